@@ -1,0 +1,130 @@
+"""Turning raw inputs into sets of objects for relational modules.
+
+- :class:`ConvObjects`: each cell of a CNN's last feature map is one object, tagged with its (x, y)
+  position, as in the RN paper's pixel models.
+- :class:`ObjectRows`: objects given directly as feature rows (state descriptions), optionally
+  embedded by a linear layer; :func:`pad_objects` batches sets of different sizes with a mask.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+
+def conv_stack(
+    in_channels: int,
+    channels: Sequence[int],
+    *,
+    kernel_size: int = 3,
+    stride: int = 2,
+    batch_norm: bool = True,
+) -> nn.Sequential:
+    """``Conv -> [BatchNorm] -> ReLU`` per entry of ``channels``; each halves the resolution at stride 2.
+
+    Shape: ``(B, in_channels, H, W) -> (B, channels[-1], H', W')``.
+    """
+    layers: list[nn.Module] = []
+    previous = in_channels
+    for width in channels:
+        layers.append(
+            nn.Conv2d(previous, width, kernel_size, stride=stride, padding=kernel_size // 2, bias=not batch_norm)
+        )
+        if batch_norm:
+            layers.append(nn.BatchNorm2d(width))
+        layers.append(nn.ReLU())
+        previous = width
+    return nn.Sequential(*layers)
+
+
+def coordinate_grid(height: int, width: int, *, device: torch.device | None = None) -> torch.Tensor:
+    """The ``(x, y)`` position of every cell of a ``height × width`` grid, in [-1, 1], row-major.
+
+    Shape: ``(height * width, 2)``.
+    """
+    ys = torch.linspace(-1.0, 1.0, height, device=device) if height > 1 else torch.zeros(1, device=device)
+    xs = torch.linspace(-1.0, 1.0, width, device=device) if width > 1 else torch.zeros(1, device=device)
+    grid_y, grid_x = torch.meshgrid(ys, xs, indexing="ij")
+    return torch.stack([grid_x, grid_y], dim=-1).reshape(height * width, 2)
+
+
+class ConvObjects(nn.Module):
+    """CNN feature-map cells as objects, each tagged with its coordinates.
+
+    Args:
+        in_channels: image channels.
+        channels: output channels of each convolution (the RN paper: 24×4 for CLEVR,
+            32/64/128/256 for Sort-of-CLEVR).
+        kernel_size, stride, batch_norm: of every convolution.
+
+    Shape:
+        images ``(B, in_channels, H, W)`` float → objects ``(B, h * w, channels[-1] + 2)``, the last two
+        features being the cell's ``(x, y)`` in [-1, 1]. ``h, w`` are given by :meth:`grid_size`.
+    """
+
+    def __init__(
+        self,
+        in_channels: int = 3,
+        channels: Sequence[int] = (32, 64, 128, 256),
+        *,
+        kernel_size: int = 3,
+        stride: int = 2,
+        batch_norm: bool = True,
+    ) -> None:
+        super().__init__()
+        self.cnn = conv_stack(in_channels, channels, kernel_size=kernel_size, stride=stride, batch_norm=batch_norm)
+        self.object_dim = channels[-1] + 2
+        self._kernel_size, self._stride, self._layers = kernel_size, stride, len(channels)
+
+    def grid_size(self, height: int, width: int) -> tuple[int, int]:
+        """Feature-map size for an input of ``height × width`` pixels."""
+        padding = self._kernel_size // 2
+        for _ in range(self._layers):
+            height = (height + 2 * padding - self._kernel_size) // self._stride + 1
+            width = (width + 2 * padding - self._kernel_size) // self._stride + 1
+        return height, width
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """``(B, C, H, W) -> (B, h * w, channels[-1] + 2)``."""
+        if images.dim() != 4:
+            raise ValueError(f"images must have shape (batch, channels, height, width), got {tuple(images.shape)}")
+        features = self.cnn(images)
+        batch, depth, height, width = features.shape
+        cells = features.flatten(2).transpose(1, 2)  # (B, h*w, depth)
+        coords = coordinate_grid(height, width, device=images.device).to(cells.dtype)
+        return torch.cat([cells, coords.expand(batch, -1, -1)], dim=-1)
+
+
+class ObjectRows(nn.Module):
+    """Objects given as feature rows (a state description), optionally embedded by a linear layer.
+
+    Shape: ``(B, n, input_dim) -> (B, n, object_dim)`` where ``object_dim`` is ``embed_dim`` if given,
+    else ``input_dim``.
+    """
+
+    def __init__(self, input_dim: int, embed_dim: int | None = None) -> None:
+        super().__init__()
+        self.input_dim = input_dim
+        self.embed: nn.Module = nn.Identity() if embed_dim is None else nn.Linear(input_dim, embed_dim)
+        self.object_dim = input_dim if embed_dim is None else embed_dim
+
+    def forward(self, rows: torch.Tensor) -> torch.Tensor:
+        """``(B, n, input_dim) -> (B, n, object_dim)``."""
+        if rows.dim() != 3 or rows.shape[-1] != self.input_dim:
+            raise ValueError(f"object rows must have shape (batch, n_objects, {self.input_dim}), got {tuple(rows.shape)}")
+        return self.embed(rows)
+
+
+def pad_objects(object_sets: Sequence[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Batch sets of different sizes: ``[(n_k, d)] -> objects (B, max n_k, d), mask (B, max n_k)``."""
+    if not object_sets:
+        raise ValueError("pad_objects needs at least one object set")
+    dims = {tuple(s.shape[1:]) for s in object_sets}
+    if any(s.dim() != 2 for s in object_sets) or len(dims) != 1:
+        raise ValueError("every object set must have shape (n_objects, d) with the same d")
+    padded = nn.utils.rnn.pad_sequence(list(object_sets), batch_first=True)
+    lengths = torch.tensor([len(s) for s in object_sets], device=padded.device)
+    mask = torch.arange(padded.shape[1], device=padded.device)[None, :] < lengths[:, None]
+    return padded, mask

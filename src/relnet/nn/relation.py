@@ -1,0 +1,238 @@
+"""The Relation Network of Santoro et al. (2017): ``RN(O, q) = f(sum_ij g(o_i, o_j, q))``.
+
+The cost of an RN is its sum over all n² ordered object pairs. Implementations usually build the
+``(B, n, n, 2d + c)`` tensor of concatenated pairs and run ``g`` on it. This module never does: ``g``'s
+first layer is linear, so
+
+    W [o_i; o_j; q] + b = (W_i o_i + W_q q + b) + W_j o_j
+
+is computed once per object (and once per sample for the question), and the two ``(B, n, h)`` terms
+are broadcast-added into the ``(B, n, n, h)`` first hidden layer. Pairs can further be processed in
+chunks of rows ``i`` with recomputation in backward, which bounds activation memory whatever ``n`` is.
+:meth:`RelationNetwork.reference_forward` is the plain concatenating implementation, kept as the
+ground truth the fast path is tested against.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.checkpoint import checkpoint
+
+from relnet.nn.mlp import MLP
+
+Reduction = Literal["sum", "mean"]
+
+
+class RelationNetwork(nn.Module):
+    """A question-conditioned Relation Network over a set of objects.
+
+    Args:
+        object_dim: features per object, ``d``.
+        output_dim: size of the output (answer logits, usually).
+        condition_dim: size of the conditioning vector ``q`` appended to every pair (0: none).
+        g_widths: widths of ``g``'s layers, each followed by ReLU (the paper uses 4 layers).
+        f_widths: hidden widths of ``f``; a final linear layer to ``output_dim`` follows them.
+        f_dropout: dropout after each hidden layer of ``f``.
+        reduction: ``"sum"`` over pairs (the paper) or ``"mean"`` over the valid pairs.
+        self_pairs: include the pairs ``(i, i)`` (the paper sums over all ordered pairs).
+        pair_chunk_size: rows ``i`` of the pair grid processed at once; ``None`` processes all rows
+            together. With a chunk size, each chunk is recomputed in backward instead of stored, so
+            activation memory is ``O(B * chunk * n * width)`` instead of ``O(B * n² * width)``.
+
+    Shapes:
+        objects ``(B, n, object_dim)``, condition ``(B, condition_dim)``, mask ``(B, n)`` bool with
+        ``True`` for real objects → output ``(B, output_dim)``.
+    """
+
+    def __init__(
+        self,
+        object_dim: int,
+        output_dim: int,
+        *,
+        condition_dim: int = 0,
+        g_widths: Sequence[int] = (256, 256, 256, 256),
+        f_widths: Sequence[int] = (256, 256),
+        f_dropout: float = 0.0,
+        reduction: Reduction = "sum",
+        self_pairs: bool = True,
+        pair_chunk_size: int | None = None,
+    ) -> None:
+        super().__init__()
+        if not g_widths:
+            raise ValueError("g needs at least one layer")
+        if reduction not in ("sum", "mean"):
+            raise ValueError(f"reduction must be 'sum' or 'mean', not {reduction!r}")
+        if pair_chunk_size is not None and pair_chunk_size < 1:
+            raise ValueError(f"pair_chunk_size must be a positive integer or None, not {pair_chunk_size}")
+        self.object_dim = object_dim
+        self.condition_dim = condition_dim
+        self.output_dim = output_dim
+        self.reduction: Reduction = reduction
+        self.self_pairs = self_pairs
+        self.pair_chunk_size = pair_chunk_size
+        # One weight over [o_i; o_j; q] so both implementations share every parameter.
+        self.g_first = nn.Linear(2 * object_dim + condition_dim, g_widths[0])
+        self.g_rest: nn.Module = MLP(g_widths[0], g_widths[1:]) if len(g_widths) > 1 else nn.Identity()
+        self.relation_dim = g_widths[-1]
+        self.f = MLP(self.relation_dim, [*f_widths, output_dim], activate_last=False, dropout=f_dropout)
+
+    # ------------------------------------------------------------------ public API
+    def forward(
+        self,
+        objects: torch.Tensor,
+        condition: torch.Tensor | None = None,
+        mask: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """``f(sum_ij g(o_i, o_j, q))`` without materialising pairs: ``(B, n, d) -> (B, output_dim)``."""
+        return self.f(self.pair_sum(objects, condition, mask))
+
+    def pair_sum(
+        self,
+        objects: torch.Tensor,
+        condition: torch.Tensor | None = None,
+        mask: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """The reduced relation vector ``sum_ij g(o_i, o_j, q)``: ``(B, n, d) -> (B, relation_dim)``."""
+        self._check_inputs(objects, condition, mask)
+        row_term, column_term = self._first_layer_terms(objects, condition)
+        pair_mask = self._pair_mask(objects, mask)
+        n = objects.shape[1]
+        chunk = n if self.pair_chunk_size is None else min(self.pair_chunk_size, n)
+        total: torch.Tensor | None = None
+        # A loop over chunks of rows, not over pairs: one iteration when chunking is off.
+        for start in range(0, n, chunk):
+            rows = slice(start, start + chunk)
+            chunk_mask = None if pair_mask is None else pair_mask[:, rows]
+            if chunk < n and torch.is_grad_enabled():
+                part = checkpoint(
+                    self._reduce_rows, row_term[:, rows], column_term, chunk_mask, use_reentrant=False
+                )
+            else:
+                part = self._reduce_rows(row_term[:, rows], column_term, chunk_mask)
+            total = part if total is None else total + part
+        assert total is not None
+        if self.reduction == "mean":
+            total = total / self._pair_count(objects, pair_mask).to(total.dtype)[:, None]
+        return total
+
+    def pair_outputs(
+        self,
+        objects: torch.Tensor,
+        condition: torch.Tensor | None = None,
+        mask: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Every pair's ``g`` output, masked pairs zeroed: ``(B, n, d) -> (B, n, n, relation_dim)``.
+
+        For inspection (which pairs carry the most relational signal); memory grows with n².
+        """
+        self._check_inputs(objects, condition, mask)
+        row_term, column_term = self._first_layer_terms(objects, condition)
+        outputs = self.g_rest(F.relu(row_term[:, :, None, :] + column_term[:, None, :, :]))
+        pair_mask = self._pair_mask(objects, mask)
+        if pair_mask is not None:
+            outputs = outputs * pair_mask[..., None].to(outputs.dtype)
+        return outputs
+
+    def reference_forward(
+        self,
+        objects: torch.Tensor,
+        condition: torch.Tensor | None = None,
+        mask: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """The textbook implementation: build every ``[o_i; o_j; q]`` and run ``g`` on it.
+
+        Same parameters and result as :meth:`forward`, ``O(B n² (2d + c))`` memory. For tests and
+        benchmarks only.
+        """
+        self._check_inputs(objects, condition, mask)
+        batch, n, dim = objects.shape
+        parts = [
+            objects[:, :, None, :].expand(batch, n, n, dim),
+            objects[:, None, :, :].expand(batch, n, n, dim),
+        ]
+        if self.condition_dim:
+            assert condition is not None
+            parts.append(condition[:, None, None, :].expand(batch, n, n, self.condition_dim))
+        pairs = torch.cat(parts, dim=-1)
+        relations = self.g_rest(F.relu(self.g_first(pairs)))
+        pair_mask = self._pair_mask(objects, mask)
+        if pair_mask is not None:
+            relations = relations * pair_mask[..., None].to(relations.dtype)
+        total = relations.sum(dim=(1, 2))
+        if self.reduction == "mean":
+            total = total / self._pair_count(objects, pair_mask).to(total.dtype)[:, None]
+        return self.f(total)
+
+    # ------------------------------------------------------------------ internals
+    def _first_layer_terms(
+        self, objects: torch.Tensor, condition: torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Split ``g``'s first layer into a row term (o_i, q and bias) and a column term (o_j).
+
+        Returns two ``(B, n, g_widths[0])`` tensors whose broadcast sum is the first pre-activation.
+        """
+        d = self.object_dim
+        weight = self.g_first.weight
+        row_term = F.linear(objects, weight[:, :d])
+        column_term = F.linear(objects, weight[:, d : 2 * d])
+        per_sample = self.g_first.bias
+        if self.condition_dim:
+            per_sample = F.linear(condition, weight[:, 2 * d :], self.g_first.bias)  # (B, h)
+            row_term = row_term + per_sample[:, None, :]
+        else:
+            row_term = row_term + per_sample
+        return row_term, column_term
+
+    def _reduce_rows(
+        self, row_term: torch.Tensor, column_term: torch.Tensor, pair_mask: torch.Tensor | None
+    ) -> torch.Tensor:
+        """Sum of ``g`` over the pairs of some rows: ``(B, r, h), (B, n, h) -> (B, relation_dim)``."""
+        relations = self.g_rest(F.relu(row_term[:, :, None, :] + column_term[:, None, :, :]))
+        if pair_mask is None:
+            return relations.sum(dim=(1, 2))
+        return torch.einsum("bijh,bij->bh", relations, pair_mask.to(relations.dtype))
+
+    def _pair_mask(self, objects: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor | None:
+        """``(B, n, n)`` bool of the pairs that count, or ``None`` when every pair does."""
+        n = objects.shape[1]
+        pair_mask = None if mask is None else mask[:, :, None] & mask[:, None, :]
+        if not self.self_pairs:
+            off_diagonal = ~torch.eye(n, dtype=torch.bool, device=objects.device)
+            pair_mask = off_diagonal.expand(objects.shape[0], n, n) if pair_mask is None else pair_mask & off_diagonal
+        return pair_mask
+
+    @staticmethod
+    def _pair_count(objects: torch.Tensor, pair_mask: torch.Tensor | None) -> torch.Tensor:
+        """Number of valid pairs per sample, at least 1: ``(B,)``."""
+        if pair_mask is None:
+            n = objects.shape[1]
+            return torch.full((objects.shape[0],), float(n * n), device=objects.device)
+        return pair_mask.sum(dim=(1, 2)).clamp(min=1).float()
+
+    def _check_inputs(
+        self, objects: torch.Tensor, condition: torch.Tensor | None, mask: torch.Tensor | None
+    ) -> None:
+        if objects.dim() != 3 or objects.shape[-1] != self.object_dim:
+            raise ValueError(
+                f"objects must have shape (batch, n_objects, {self.object_dim}), got {tuple(objects.shape)}"
+            )
+        batch = objects.shape[0]
+        if self.condition_dim:
+            if condition is None:
+                raise ValueError(f"this RelationNetwork expects a condition of shape (batch, {self.condition_dim})")
+            if condition.shape != (batch, self.condition_dim):
+                raise ValueError(
+                    f"condition must have shape ({batch}, {self.condition_dim}), got {tuple(condition.shape)}"
+                )
+        elif condition is not None:
+            raise ValueError("this RelationNetwork was built with condition_dim=0 but got a condition")
+        if mask is not None and (mask.shape != objects.shape[:2] or mask.dtype != torch.bool):
+            raise ValueError(
+                f"mask must be a bool tensor of shape {tuple(objects.shape[:2])}, "
+                f"got {mask.dtype} {tuple(mask.shape)}"
+            )
