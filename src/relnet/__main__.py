@@ -1,0 +1,5 @@
+import sys
+
+from relnet.cli import main
+
+sys.exit(main())

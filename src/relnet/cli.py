@@ -1,0 +1,247 @@
+"""The ``relnet`` command line: generate | inspect | train | eval | reproduce.
+
+Every command that reports numbers takes ``--json`` and then prints exactly one JSON object on stdout;
+progress and messages go to stderr. User errors print one line and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import shlex
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from relnet.errors import RelnetError
+
+EXIT_USER_ERROR = 2
+
+
+def note(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+@contextlib.contextmanager
+def _stdout_to_stderr(enabled: bool) -> Iterator[None]:
+    """While ``--json`` work runs, anything printed (progress bars, logs) goes to stderr."""
+    if not enabled:
+        yield
+        return
+    with contextlib.redirect_stdout(sys.stderr):
+        yield
+
+
+def _emit(args: argparse.Namespace, payload: dict[str, Any], text: str) -> None:
+    print(json.dumps(payload, default=str) if args.json else text, flush=True)
+
+
+# ---------------------------------------------------------------------------- commands
+def cmd_generate(args: argparse.Namespace) -> dict[str, Any]:
+    from relnet.tasks import get_task
+
+    task = get_task(args.task)
+    options = {key: value for key, value in vars(args).items() if key in args.task_option_names}
+    summary = task.generate(Path(args.out), seed=args.seed, options=options)
+    return {"task": task.name, "out": str(args.out), "seed": args.seed, "summary": summary}
+
+
+def cmd_inspect(args: argparse.Namespace) -> dict[str, Any]:
+    from relnet.tasks import get_task
+
+    return get_task(args.task).inspect(Path(args.path))
+
+
+def _hardware(args: argparse.Namespace):
+    from relnet.training import Hardware
+
+    devices: str | int = int(args.devices) if str(args.devices).isdigit() else args.devices
+    return Hardware(accelerator=args.accelerator, devices=devices, strategy=args.strategy, num_nodes=args.num_nodes)
+
+
+def _overrides(args: argparse.Namespace) -> dict[str, Any]:
+    return {"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr, "precision": args.precision}
+
+
+def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
+    from relnet.tasks import get_task
+    from relnet.training import train
+    from relnet.training.run import ensure_dataset
+
+    task = get_task(args.task)
+    config = task.preset(args.model, args.preset).with_overrides(**_overrides(args))
+    data = Path(args.data) if args.data else Path("data") / task.name
+    if not args.data:
+        ensure_dataset(task.name, data, seed=args.seed, progress_note=note)
+    run_dir = Path(args.run_dir) if args.run_dir else Path("runs") / task.name / args.preset / args.model
+    outcome = train(
+        task.name, args.model, data, config, run_dir=run_dir, seed=args.seed, hardware=_hardware(args),
+        resume=args.resume, progress=not args.no_progress,
+    )
+    return {
+        "task": task.name, "model": args.model, "val_metrics": outcome.val_metrics, "weights": str(outcome.weights),
+        "run_dir": str(run_dir), "train_seconds": round(outcome.wall_seconds, 1),
+    }
+
+
+def cmd_eval(args: argparse.Namespace) -> dict[str, Any]:
+    from relnet.training import evaluate, module_from_weights
+
+    module = module_from_weights(Path(args.weights))
+    metrics = evaluate(
+        module, Path(args.data), args.split, hardware=_hardware(args), precision=args.precision,
+        progress=not args.no_progress,
+    )
+    return {"task": module.task.name, "model": module.model_name, "split": args.split, "data": args.data, "metrics": metrics}
+
+
+def cmd_reproduce(args: argparse.Namespace) -> dict[str, Any]:
+    from relnet.training import reproduce
+
+    preset = "quick" if args.quick else args.preset
+    records = reproduce(
+        args.task, models=args.model, preset=preset, data_root=Path(args.data) if args.data else None,
+        results_dir=Path(args.results), runs_dir=Path(args.runs), seed=args.seed,
+        command="relnet " + shlex.join(sys.argv[1:]), hardware=_hardware(args), progress=not args.no_progress,
+        overrides=_overrides(args), note=note,
+    )
+    return {"task": args.task, "preset": preset, "results": records}
+
+
+# ---------------------------------------------------------------------------- text output
+def _format_metrics(metrics: dict[str, float]) -> str:
+    return "\n".join(f"  {name:<18} {100 * value:6.2f}%" for name, value in metrics.items())
+
+
+def _text(args: argparse.Namespace, payload: dict[str, Any]) -> str:
+    if args.command == "generate":
+        sizes = ", ".join(f"{split} {count}" for split, count in payload["summary"].items())
+        return f"wrote {payload['task']} to {payload['out']} (seed {payload['seed']}): {sizes}"
+    if args.command == "inspect":
+        return json.dumps(payload, indent=2)
+    if args.command == "train":
+        return f"val metrics:\n{_format_metrics(payload['val_metrics'])}\nweights: {payload['weights']}"
+    if args.command == "eval":
+        return f"{payload['model']} on {payload['data']} ({payload['split']}):\n{_format_metrics(payload['metrics'])}"
+    if args.command == "reproduce":
+        from relnet.tasks import get_task
+        from relnet.training.results import results_table
+
+        return results_table(get_task(args.task), payload["results"]) if payload["results"] else ""
+    return json.dumps(payload, indent=2)
+
+
+# ---------------------------------------------------------------------------- parser
+def _add_hardware(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("hardware (Lightning)")
+    group.add_argument("--accelerator", default="auto", help="cpu, gpu, auto (default)")
+    group.add_argument("--devices", default="1", help="devices per node: a number or 'auto' (default 1)")
+    group.add_argument("--strategy", default="auto", help="e.g. ddp for several devices or nodes")
+    group.add_argument("--num-nodes", type=int, default=1)
+    group.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def _add_recipe(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("recipe overrides")
+    group.add_argument("--epochs", type=int)
+    group.add_argument("--batch-size", type=int)
+    group.add_argument("--lr", type=float)
+    group.add_argument("--precision", help="bf16-mixed (default), 32-true, 16-mixed, ...")
+
+
+def build_parser(task_option_hook: Callable[[str, argparse.ArgumentParser], list[str]] | None = None) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="relnet", description="Relational reasoning: models, benchmarks, reproductions.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    generate = commands.add_parser("generate", help="write a dataset in the task's canonical format")
+    generate.add_argument("task")
+    generate.add_argument("--out", required=True)
+    generate.add_argument("--seed", type=int, default=0)
+
+    inspect = commands.add_parser("inspect", help="validate a dataset and print its statistics")
+    inspect.add_argument("task")
+    inspect.add_argument("path")
+
+    train = commands.add_parser("train", help="train a model (Lightning: progress, checkpoints, logs, DDP)")
+    train.add_argument("task")
+    train.add_argument("--model", required=True)
+    train.add_argument("--data", help="dataset folder (default: generate into data/TASK)")
+    train.add_argument("--preset", default="full", help="quick | full (default) | paper")
+    train.add_argument("--run-dir", help="checkpoints, logs and weights (default runs/TASK/PRESET/MODEL)")
+    train.add_argument("--resume", action="store_true", help="continue from RUN_DIR/checkpoints/last.ckpt")
+    train.add_argument("--seed", type=int, default=0)
+    _add_recipe(train)
+    _add_hardware(train)
+
+    evaluate = commands.add_parser("eval", help="score saved weights on a dataset of their task")
+    evaluate.add_argument("--weights", required=True)
+    evaluate.add_argument("--data", required=True)
+    evaluate.add_argument("--split", default="test")
+    evaluate.add_argument("--precision", help="default: the recipe's (bf16-mixed)")
+    _add_hardware(evaluate)
+
+    reproduce = commands.add_parser("reproduce", help="generate, train, evaluate and write results/")
+    reproduce.add_argument("task")
+    reproduce.add_argument("--model", action="append", help="model(s) to run (default: all of the task's)")
+    reproduce.add_argument("--quick", action="store_true", help="the quick preset (minutes on a CPU)")
+    reproduce.add_argument("--preset", default="full")
+    reproduce.add_argument("--data", help="use this dataset instead of generating one")
+    reproduce.add_argument("--results", default="results")
+    reproduce.add_argument("--runs", default="runs")
+    reproduce.add_argument("--seed", type=int, default=0)
+    _add_recipe(reproduce)
+    _add_hardware(reproduce)
+
+    for sub in (generate, inspect, train, evaluate, reproduce):
+        sub.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    return parser
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], dict[str, Any]]] = {
+    "generate": cmd_generate,
+    "inspect": cmd_inspect,
+    "train": cmd_train,
+    "eval": cmd_eval,
+    "reproduce": cmd_reproduce,
+}
+
+
+def _parse(argv: list[str]) -> argparse.Namespace:
+    parser = build_parser()
+    args, _ = parser.parse_known_args(argv)
+    args.task_option_names = []
+    if args.command == "generate":
+        # Task-specific generator options are added once the task is known.
+        from relnet.tasks import get_task
+
+        generate_parser = next(
+            action for action in parser._subparsers._group_actions  # noqa: SLF001 - argparse offers no public way
+        ).choices["generate"]
+        before = {action.dest for action in generate_parser._actions}  # noqa: SLF001
+        get_task(args.task).add_generate_arguments(generate_parser)
+        args_full = parser.parse_args(argv)
+        args_full.task_option_names = [a.dest for a in generate_parser._actions if a.dest not in before]  # noqa: SLF001
+        return args_full
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        args = _parse(argv)
+        with _stdout_to_stderr(args.json):
+            payload = COMMANDS[args.command](args)
+        _emit(args, payload, _text(args, payload))
+    except RelnetError as error:
+        print(f"relnet: error: {error}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("relnet: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

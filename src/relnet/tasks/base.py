@@ -1,0 +1,90 @@
+"""What every task package provides, so the training glue and the CLI can serve all tasks alike."""
+
+from __future__ import annotations
+
+import argparse
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, ClassVar
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.data import Dataset
+
+Batch = dict[str, torch.Tensor]
+Records = dict[str, torch.Tensor]
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """A training recipe: optimisation settings plus the model's constructor arguments."""
+
+    epochs: int
+    batch_size: int = 64
+    lr: float = 1e-4
+    weight_decay: float = 0.0
+    warmup_steps: int = 0
+    schedule: str = "constant"  # "constant" or "cosine" (decays to 1% of lr at the last step)
+    precision: str = "bf16-mixed"
+    grad_clip: float | None = None
+    eval_batch_size: int = 512
+    model: dict[str, Any] = field(default_factory=dict)
+
+    def with_overrides(self, **overrides: Any) -> TrainConfig:
+        """A copy with every non-None override applied."""
+        return replace(self, **{key: value for key, value in overrides.items() if value is not None})
+
+
+class Task(ABC):
+    """One benchmark: its data format and generator, its models, its loss and its metrics."""
+
+    name: ClassVar[str]
+    description: ClassVar[str]
+    models: ClassVar[tuple[str, ...]]
+    splits: ClassVar[tuple[str, ...]] = ("train", "val", "test")
+    #: Metrics whose values the paper reports, per model: ``{model: {metric: value}}``.
+    paper_results: ClassVar[dict[str, dict[str, float]]] = {}
+    #: The metrics shown first in tables and progress output.
+    headline_metrics: ClassVar[tuple[str, ...]] = ("accuracy",)
+
+    # -- data ------------------------------------------------------------------------------
+    def add_generate_arguments(self, parser: argparse.ArgumentParser) -> None:
+        """Task-specific options of ``relnet generate``."""
+
+    @abstractmethod
+    def generate(self, out: Path, *, seed: int, quick: bool = False, options: dict[str, Any] | None = None) -> dict:
+        """Write a dataset in the task's canonical format; returns a summary for printing."""
+
+    @abstractmethod
+    def load(self, root: Path, split: str) -> Dataset:
+        """A dataset whose ``__getitems__`` returns a collated :data:`Batch`."""
+
+    @abstractmethod
+    def inspect(self, root: Path) -> dict[str, Any]:
+        """Validate a dataset folder and return its statistics."""
+
+    # -- models ----------------------------------------------------------------------------
+    @abstractmethod
+    def build_model(self, model_name: str, config: dict[str, Any]) -> nn.Module:
+        """A module mapping a :data:`Batch` to the task's output (usually answer logits)."""
+
+    @abstractmethod
+    def preset(self, model_name: str, preset: str) -> TrainConfig:
+        """The training recipe ``preset`` (``quick``, ``full`` or ``paper``) for ``model_name``."""
+
+    presets: ClassVar[tuple[str, ...]] = ("quick", "full", "paper")
+
+    # -- objective and metrics -------------------------------------------------------------
+    def loss(self, output: torch.Tensor, batch: Batch) -> torch.Tensor:
+        """Mean cross-entropy against ``batch["answer"]``."""
+        return F.cross_entropy(output.float(), batch["answer"])
+
+    @abstractmethod
+    def eval_records(self, output: torch.Tensor, batch: Batch) -> Records:
+        """Per-example facts for the metrics (e.g. ``correct`` and a category), each ``(B, ...)``."""
+
+    @abstractmethod
+    def summarize(self, records: Records) -> dict[str, float]:
+        """Metrics from the records of a whole split."""

@@ -1,0 +1,104 @@
+"""One LightningModule for every task: the task supplies the model, the loss and the metrics."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict
+from typing import Any
+
+import lightning as L
+import torch
+import torch.distributed as dist
+
+from relnet.tasks import TrainConfig, get_task
+from relnet.tasks.base import Batch, Records
+
+
+class RelnetModule(L.LightningModule):
+    """Trains and evaluates ``task``'s model ``model_name`` with the recipe ``train_config``.
+
+    Validation and test collect the task's per-example records over the whole split (gathered from
+    every process under DDP) and log the task's metrics as ``val/<metric>`` / ``test/<metric>``.
+    """
+
+    def __init__(self, task: str, model_name: str, train_config: dict[str, Any], seed: int = 0) -> None:
+        super().__init__()
+        self.save_hyperparameters()
+        self.task = get_task(task)
+        self.model_name = model_name
+        self.config = TrainConfig(**train_config)
+        self.model = self.task.build_model(model_name, dict(self.config.model))
+        self.seed = seed
+        self._records: dict[str, list[Records]] = {"val": [], "test": []}
+        self.last_metrics: dict[str, dict[str, float]] = {}
+
+    @classmethod
+    def from_config(cls, task: str, model_name: str, config: TrainConfig, seed: int = 0) -> RelnetModule:
+        return cls(task, model_name, asdict(config), seed)
+
+    def forward(self, batch: Batch) -> torch.Tensor:
+        return self.model(batch)
+
+    # -- training ---------------------------------------------------------------------------
+    def on_train_epoch_start(self) -> None:
+        # Dropout and any other randomness depend only on (seed, epoch, rank), so a run resumed from
+        # an epoch-end checkpoint continues exactly as the uninterrupted run would have.
+        torch.manual_seed(self.seed * 1_000_003 + self.current_epoch * 1_009 + self.global_rank)
+
+    def training_step(self, batch: Batch, batch_index: int) -> torch.Tensor:
+        loss = self.task.loss(self.model(batch), batch)
+        self.log("train/loss", loss, prog_bar=True, batch_size=len(batch["answer"]))
+        return loss
+
+    def configure_optimizers(self) -> Any:
+        optimizer = torch.optim.Adam(self.parameters(), lr=self.config.lr, weight_decay=self.config.weight_decay)
+        total_steps = max(1, int(self.trainer.estimated_stepping_batches))
+        warmup, schedule = self.config.warmup_steps, self.config.schedule
+        if schedule not in ("constant", "cosine"):
+            raise ValueError(f"unknown schedule {schedule!r}")
+
+        def factor(step: int) -> float:
+            if step < warmup:
+                return (step + 1) / warmup
+            if schedule == "constant":
+                return 1.0
+            progress = min(1.0, (step - warmup) / max(1, total_steps - warmup))
+            return 0.01 + 0.99 * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+
+    # -- evaluation -------------------------------------------------------------------------
+    def validation_step(self, batch: Batch, batch_index: int) -> None:
+        self._evaluate_batch("val", batch)
+
+    def test_step(self, batch: Batch, batch_index: int) -> None:
+        self._evaluate_batch("test", batch)
+
+    def on_validation_epoch_end(self) -> None:
+        self._log_split_metrics("val")
+
+    def on_test_epoch_end(self) -> None:
+        self._log_split_metrics("test")
+
+    def _evaluate_batch(self, stage: str, batch: Batch) -> None:
+        output = self.model(batch)
+        self.log(f"{stage}/loss", self.task.loss(output, batch), batch_size=len(batch["answer"]), sync_dist=True)
+        records = self.task.eval_records(output, batch)
+        self._records[stage].append({name: value.detach().cpu() for name, value in records.items()})
+
+    def _log_split_metrics(self, stage: str) -> None:
+        parts = self._records[stage]
+        self._records[stage] = []
+        if not parts:
+            return
+        records = {name: torch.cat([part[name] for part in parts]) for name in parts[0]}
+        if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
+            gathered: list[Records | None] = [None] * dist.get_world_size()
+            dist.all_gather_object(gathered, records)
+            records = {name: torch.cat([part[name] for part in gathered if part is not None]) for name in records}
+        metrics = self.task.summarize(records)
+        self.last_metrics[stage] = metrics
+        headline = set(self.task.headline_metrics)
+        for name, value in metrics.items():
+            self.log(f"{stage}/{name}", value, prog_bar=name in headline, rank_zero_only=True)

@@ -1,0 +1,70 @@
+"""Results files (``results/<task>/<model>.json``) and the tables made from them."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from relnet.tasks import Task
+
+
+def device_description() -> str:
+    """E.g. ``"1× NVIDIA H100 80GB HBM3"`` or ``"2-core Intel(R) Xeon(R) ... CPU"``."""
+    if torch.cuda.is_available():
+        return f"{torch.cuda.device_count()}× {torch.cuda.get_device_name(0)}"
+    model = platform.processor() or "CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return f"{cores}-core {model}"
+
+
+def git_commit() -> str | None:
+    try:
+        completed = subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True, cwd=Path(__file__).parent
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return completed.stdout.strip()
+
+
+def write_result(path: Path, record: dict[str, Any]) -> Path:
+    """Write one result record as pretty JSON (NaN metrics become null)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    clean = json.loads(json.dumps(record, default=str).replace("NaN", "null"))
+    path.write_text(json.dumps(clean, indent=2) + "\n")
+    return path
+
+
+def _percent(value: float | None) -> str:
+    return "–" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{100 * value:.1f}"
+
+
+def results_table(task: Task, records: list[dict[str, Any]]) -> str:
+    """A markdown table: one row per model, the task's metrics in %, the paper's figures beside them."""
+    metric_names: list[str] = list(task.headline_metrics)
+    for record in records:
+        metric_names += [name for name in record["metrics"] if name not in metric_names]
+    header = ["model", *metric_names, "paper", "wall time"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for record in records:
+        paper = task.paper_results.get(record["model"], {})
+        paper_text = ", ".join(f"{name} {_percent(value)}" for name, value in paper.items()) or "–"
+        cells = [record["model"], *(_percent(record["metrics"].get(name)) for name in metric_names)]
+        cells += [paper_text, f"{record['wall_seconds'] / 60:.1f} min"]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)

@@ -1,0 +1,255 @@
+"""Training, evaluation and reproduction, shared by every task and by the CLI."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+import warnings
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
+
+from relnet.errors import RelnetError
+from relnet.tasks import TrainConfig, get_task
+from relnet.training.data import RelnetDataModule
+from relnet.training.module import RelnetModule
+from relnet.training.results import device_description, git_commit, results_table, write_result
+from relnet.training.weights import load_model, save_weights
+
+GENERATED_MARKER = ".relnet-generated.json"
+
+
+@dataclass(frozen=True)
+class Hardware:
+    """Where to run: Lightning's accelerator, devices, strategy and nodes."""
+
+    accelerator: str = "auto"
+    devices: str | int = 1
+    strategy: str = "auto"
+    num_nodes: int = 1
+
+
+@dataclass
+class TrainOutcome:
+    module: RelnetModule
+    val_metrics: dict[str, float]
+    weights: Path
+    run_dir: Path
+    wall_seconds: float
+    is_global_zero: bool
+
+
+def _quiet_lightning() -> None:
+    for pattern in (".*does not have many workers.*", ".*LeafSpec.*", ".*treespec.*", ".*isinstance.*LeafSpec.*"):
+        warnings.filterwarnings("ignore", message=pattern)
+
+
+def build_trainer(
+    *,
+    hardware: Hardware,
+    precision: str,
+    run_dir: Path | None,
+    max_epochs: int = 1,
+    progress: bool = True,
+    grad_clip: float | None = None,
+) -> L.Trainer:
+    """A Trainer with relnet's conventions: deterministic data order, epoch-end ``last.ckpt``, CSV and
+    TensorBoard logs in ``run_dir`` (no logs or checkpoints when ``run_dir`` is None)."""
+    _quiet_lightning()
+    callbacks = []
+    loggers: list[Any] | bool = False
+    if run_dir is not None:
+        callbacks.append(ModelCheckpoint(dirpath=run_dir / "checkpoints", save_last=True, save_top_k=0))
+        loggers = [CSVLogger(run_dir, name="logs", version=""), TensorBoardLogger(run_dir, name="tensorboard", version="")]
+    return L.Trainer(
+        accelerator=hardware.accelerator,
+        devices=hardware.devices,
+        strategy=hardware.strategy,
+        num_nodes=hardware.num_nodes,
+        precision=precision,
+        max_epochs=max_epochs,
+        logger=loggers,
+        callbacks=callbacks,
+        enable_checkpointing=run_dir is not None,
+        enable_progress_bar=progress,
+        enable_model_summary=False,
+        num_sanity_val_steps=0,
+        use_distributed_sampler=False,
+        log_every_n_steps=50,
+        gradient_clip_val=grad_clip,
+        default_root_dir=run_dir,
+    )
+
+
+def _check_resume(checkpoint: Path, task: str, model_name: str) -> None:
+    if not checkpoint.is_file():
+        raise RelnetError(f"cannot resume: no checkpoint at {checkpoint}")
+    try:
+        saved = torch.load(checkpoint, map_location="cpu", weights_only=False)
+    except Exception as error:  # noqa: BLE001 - any unreadable file gets the same clear message
+        raise RelnetError(f"cannot resume: {checkpoint} is not a readable checkpoint ({error})") from None
+    params = saved.get("hyper_parameters", {}) if isinstance(saved, dict) else {}
+    if (params.get("task"), params.get("model_name")) != (task, model_name):
+        raise RelnetError(
+            f"cannot resume: {checkpoint} is a checkpoint of {params.get('task')!r} model "
+            f"{params.get('model_name')!r}, not {task!r} model {model_name!r}"
+        )
+
+
+def train(
+    task_name: str,
+    model_name: str,
+    data_root: Path,
+    config: TrainConfig,
+    *,
+    run_dir: Path,
+    seed: int = 0,
+    hardware: Hardware | None = None,
+    resume: bool = False,
+    progress: bool = True,
+) -> TrainOutcome:
+    """Train ``model_name`` on ``data_root`` with ``config``; save ``run_dir/model.safetensors``."""
+    hardware = hardware or Hardware()
+    task = get_task(task_name)
+    run_dir = Path(run_dir)
+    datamodule = RelnetDataModule(task, data_root, config.batch_size, config.eval_batch_size, seed)
+    for split in ("train", "val"):
+        datamodule.dataset(split)  # validate the data before any process is started
+    checkpoint = run_dir / "checkpoints" / "last.ckpt"
+    if resume:
+        _check_resume(checkpoint, task_name, model_name)
+    elif checkpoint.exists():
+        checkpoint.unlink()  # a fresh run must not mix with an old one's "last"
+    L.seed_everything(seed, workers=True, verbose=False)
+    module = RelnetModule.from_config(task_name, model_name, config, seed)
+    trainer = build_trainer(
+        hardware=hardware, precision=config.precision, run_dir=run_dir, max_epochs=config.epochs,
+        progress=progress, grad_clip=config.grad_clip,
+    )
+    start = time.perf_counter()
+    trainer.fit(module, datamodule=datamodule, ckpt_path=str(checkpoint) if resume else None)
+    wall = time.perf_counter() - start
+    weights = run_dir / "model.safetensors"
+    if trainer.is_global_zero:
+        save_weights(weights, task_name, model_name, dict(config.model), module.model)
+    return TrainOutcome(module, module.last_metrics.get("val", {}), weights, run_dir, wall, trainer.is_global_zero)
+
+
+def evaluate(
+    module: RelnetModule,
+    data_root: Path,
+    split: str = "test",
+    *,
+    hardware: Hardware | None = None,
+    precision: str | None = None,
+    progress: bool = True,
+) -> dict[str, float]:
+    """The task's metrics for ``module`` on one split of ``data_root``."""
+    task = module.task
+    if split not in task.splits:
+        raise RelnetError(f"unknown split {split!r} for {task.name}; choose one of {', '.join(task.splits)}")
+    datamodule = RelnetDataModule(task, data_root, module.config.batch_size, module.config.eval_batch_size)
+    datamodule.dataset(split)
+    datamodule.test_dataloader = lambda: datamodule.eval_dataloader(split)  # type: ignore[method-assign]
+    trainer = build_trainer(
+        hardware=hardware or Hardware(), precision=precision or module.config.precision, run_dir=None, progress=progress
+    )
+    trainer.test(module, datamodule=datamodule, verbose=False)
+    return module.last_metrics["test"]
+
+
+def module_from_weights(path: Path, *, expect_task: str | None = None) -> RelnetModule:
+    """A :class:`RelnetModule` around the model saved in ``path``."""
+    header, model = load_model(path, expect_task=expect_task)
+    module = RelnetModule.from_config(header["task"], header["model"], TrainConfig(epochs=0, model=header["config"]))
+    module.model.load_state_dict(model.state_dict())
+    return module
+
+
+def ensure_dataset(task_name: str, root: Path, *, seed: int, progress_note=print) -> None:
+    """Generate ``task_name``'s dataset at ``root`` unless one from the same seed is already there."""
+    marker = Path(root) / GENERATED_MARKER
+    wanted = {"task": task_name, "seed": seed}
+    if marker.is_file() and json.loads(marker.read_text()) == wanted:
+        return
+    progress_note(f"generating {task_name} (seed {seed}) into {root} ...")
+    if Path(root).exists():
+        shutil.rmtree(root)
+    get_task(task_name).generate(Path(root), seed=seed)
+    marker.write_text(json.dumps(wanted))
+
+
+def reproduce(
+    task_name: str,
+    *,
+    models: list[str] | None,
+    preset: str,
+    data_root: Path | None,
+    results_dir: Path,
+    runs_dir: Path,
+    seed: int,
+    command: str,
+    hardware: Hardware | None = None,
+    progress: bool = True,
+    overrides: dict[str, Any] | None = None,
+    note=print,
+) -> list[dict[str, Any]]:
+    """Generate (unless ``data_root``), train each model with ``preset``, evaluate on test, and write
+    ``results_dir/<task>[/<preset>]/<model>.json`` + weights + a table. Returns the result records."""
+    task = get_task(task_name)
+    models = models or list(task.models)
+    for model_name in models:
+        task.preset(model_name, preset)  # fail on a bad name before any work
+    generated = data_root is None
+    if data_root is None:
+        data_root = Path("data") / task_name
+        ensure_dataset(task_name, data_root, seed=seed, progress_note=note)
+    out_dir = Path(results_dir) / task_name / ("" if preset == "full" else preset)
+    records = []
+    for model_name in models:
+        config = task.preset(model_name, preset).with_overrides(**(overrides or {}))
+        note(f"training {task_name} / {model_name} ({preset} preset, {config.epochs} epochs) ...")
+        start = time.perf_counter()
+        outcome = train(
+            task_name, model_name, data_root, config, run_dir=Path(runs_dir) / task_name / preset / model_name,
+            seed=seed, hardware=hardware, progress=progress,
+        )
+        metrics = evaluate(outcome.module, data_root, "test", hardware=hardware, progress=progress)
+        wall = time.perf_counter() - start
+        if not outcome.is_global_zero:
+            continue
+        weights = out_dir / f"{model_name}.safetensors"
+        weights.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(outcome.weights, weights)
+        record = {
+            "task": task_name,
+            "model": model_name,
+            "preset": preset,
+            "split": "test",
+            "metrics": metrics,
+            "val_metrics": outcome.val_metrics,
+            "command": command,
+            "commit": git_commit(),
+            "device": device_description(),
+            "wall_seconds": round(wall, 1),
+            "train_seconds": round(outcome.wall_seconds, 1),
+            "seed": seed,
+            "data": f"generated with seed {seed}" if generated else str(data_root),
+            "weights": weights.name,
+            "train_config": asdict(config),
+        }
+        write_result(out_dir / f"{model_name}.json", record)
+        records.append(record)
+        note(f"{model_name}: " + ", ".join(f"{k} {100 * metrics[k]:.1f}%" for k in task.headline_metrics))
+    if records:
+        table = results_table(task, records)
+        (out_dir / "README.md").write_text(
+            f"# {task_name}: `{command}`\n\nTest accuracy (%), {records[0]['device']}.\n\n{table}\n"
+        )
+    return records

@@ -1,0 +1,70 @@
+"""Trained weights as safetensors, with the task, model name and model config in the file's metadata.
+
+``load_model(path)`` rebuilds the model from the file alone: no training code state, no pickles.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import save_file
+from torch import nn
+
+from relnet.errors import RelnetError
+from relnet.tasks import get_task
+
+METADATA_KEY = "relnet"
+
+
+def save_weights(path: Path, task: str, model_name: str, model_config: dict[str, Any], model: nn.Module) -> Path:
+    """Write ``model``'s state dict and ``{"task", "model", "config"}`` to ``path`` (``.safetensors``)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = {name: tensor.detach().cpu().contiguous() for name, tensor in model.state_dict().items()}
+    header = {"task": task, "model": model_name, "config": _jsonable(model_config), "format": 1}
+    save_file(state, str(path), metadata={METADATA_KEY: json.dumps(header)})
+    return path
+
+
+def read_header(path: Path) -> dict[str, Any]:
+    """The ``{"task", "model", "config"}`` stored in a weights file."""
+    path = Path(path)
+    if not path.is_file():
+        raise RelnetError(f"{path}: weights file not found")
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            metadata = handle.metadata() or {}
+    except (SafetensorError, OSError, ValueError) as error:
+        raise RelnetError(f"{path}: not a safetensors weights file ({error})") from None
+    if METADATA_KEY not in metadata:
+        raise RelnetError(f"{path}: safetensors file without relnet metadata (not saved by relnet)")
+    return json.loads(metadata[METADATA_KEY])
+
+
+def load_model(path: Path, *, expect_task: str | None = None) -> tuple[dict[str, Any], nn.Module]:
+    """Rebuild the model stored in ``path``; returns its header and the model (on CPU, eval mode)."""
+    header = read_header(path)
+    if expect_task is not None and header["task"] != expect_task:
+        raise RelnetError(f"{path}: weights of a {header['task']} model, but a {expect_task} model was expected")
+    model = get_task(header["task"]).build_model(header["model"], header["config"])
+    with safe_open(str(path), framework="pt") as handle:
+        state = {name: handle.get_tensor(name) for name in handle.keys()}  # noqa: SIM118 - safe_open has no iterator
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as error:
+        raise RelnetError(f"{path}: weights do not fit model {header['model']!r}: {error}") from None
+    return header, model.eval()
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _jsonable(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(item) for item in value]
+    if isinstance(value, torch.Tensor):
+        return value.tolist()
+    return value
