@@ -229,6 +229,9 @@ def _parse(argv: list[str]) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    from relnet.runtime import keep_freed_memory
+
+    keep_freed_memory()
     try:
         args = _parse(argv)
         with _stdout_to_stderr(args.json):

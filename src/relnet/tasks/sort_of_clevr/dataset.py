@@ -50,7 +50,7 @@ def load_images(split: SplitFile, root: Path) -> np.ndarray:
     if cache.is_file() and cache.stat().st_mtime >= split.path.stat().st_mtime:
         cached = np.load(cache, mmap_mode="r")
         if cached.shape == expected and cached.dtype == np.uint8:
-            return np.ascontiguousarray(cached)
+            return np.array(cached)  # a writable in-memory copy
     images = _decode_images(split, root)
     try:
         cache.parent.mkdir(exist_ok=True)

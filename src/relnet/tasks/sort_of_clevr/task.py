@@ -98,7 +98,7 @@ _PRESETS: dict[str, dict[str, TrainConfig]] = {
     "quick": {
         "rn": TrainConfig(
             epochs=2, batch_size=64, lr=1e-3, warmup_steps=300, schedule="cosine",
-            model={"channels": PIXEL_CNN, "g_widths": (256,) * 4, "f_widths": (256, 256)},
+            model={"channels": PIXEL_CNN, "g_widths": (128,) * 4, "f_widths": (256, 256)},
         ),
         "cnn-mlp": TrainConfig(
             epochs=2, batch_size=64, lr=1e-3, warmup_steps=300, schedule="cosine",
@@ -112,15 +112,15 @@ _PRESETS: dict[str, dict[str, TrainConfig]] = {
     # relnet's recommended recipe: the paper's architecture shape at a width a CPU trains in hours.
     "full": {
         "rn": TrainConfig(
-            epochs=20, batch_size=64, lr=1e-3, warmup_steps=1000, schedule="cosine",
+            epochs=10, batch_size=64, lr=1e-3, warmup_steps=1000, schedule="cosine",
             model={"channels": PIXEL_CNN, "g_widths": (256,) * 4, "f_widths": (256, 256)},
         ),
         "cnn-mlp": TrainConfig(
-            epochs=20, batch_size=64, lr=1e-3, warmup_steps=1000, schedule="cosine",
+            epochs=10, batch_size=64, lr=1e-3, warmup_steps=1000, schedule="cosine",
             model={"channels": PIXEL_CNN, "widths": (256,) * 4},
         ),
         "rn-state": TrainConfig(
-            epochs=10, batch_size=64, lr=1e-3, warmup_steps=1000, schedule="cosine",
+            epochs=20, batch_size=64, lr=1e-3, warmup_steps=1000, schedule="cosine",
             model={"g_widths": (256,) * 4, "f_widths": (256, 256)},
         ),
     },
