@@ -24,5 +24,13 @@ def tiny_sort_of_clevr(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+@pytest.fixture(scope="session")
+def small_sort_of_clevr(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Enough Sort-of-CLEVR to learn from in seconds: 300 training images (6,000 questions)."""
+    root = tmp_path_factory.mktemp("sort-of-clevr-small")
+    generate(root, seed=4, config=GeneratorConfig(train_images=300, val_images=20, test_images=2))
+    return root
+
+
 def pytest_configure(config: pytest.Config) -> None:
     os.environ.setdefault("PYTHONHASHSEED", "0")

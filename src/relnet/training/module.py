@@ -40,10 +40,11 @@ class RelnetModule(L.LightningModule):
         return self.model(batch)
 
     # -- training ---------------------------------------------------------------------------
-    def on_train_epoch_start(self) -> None:
-        # Dropout and any other randomness depend only on (seed, epoch, rank), so a run resumed from
-        # an epoch-end checkpoint continues exactly as the uninterrupted run would have.
-        torch.manual_seed(self.seed * 1_000_003 + self.current_epoch * 1_009 + self.global_rank)
+    def on_train_batch_start(self, batch: Batch, batch_index: int) -> None:
+        # Dropout and any other randomness depend only on (seed, step, rank), not on how much of the
+        # global RNG stream the loops consumed before, so a resumed run continues exactly as the
+        # uninterrupted run would have.
+        torch.manual_seed(self.seed * 1_000_003 + self.global_step * 1_009 + self.global_rank)
 
     def training_step(self, batch: Batch, batch_index: int) -> torch.Tensor:
         loss = self.task.loss(self.model(batch), batch)

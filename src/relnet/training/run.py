@@ -58,11 +58,12 @@ def build_trainer(
     max_epochs: int = 1,
     progress: bool = True,
     grad_clip: float | None = None,
+    extra_callbacks: list[L.Callback] | None = None,
 ) -> L.Trainer:
     """A Trainer with relnet's conventions: deterministic data order, epoch-end ``last.ckpt``, CSV and
     TensorBoard logs in ``run_dir`` (no logs or checkpoints when ``run_dir`` is None)."""
     _quiet_lightning()
-    callbacks = []
+    callbacks: list[L.Callback] = list(extra_callbacks or [])
     loggers: list[Any] | bool = False
     if run_dir is not None:
         callbacks.append(ModelCheckpoint(dirpath=run_dir / "checkpoints", save_last=True, save_top_k=0))
@@ -113,6 +114,7 @@ def train(
     hardware: Hardware | None = None,
     resume: bool = False,
     progress: bool = True,
+    callbacks: list[L.Callback] | None = None,
 ) -> TrainOutcome:
     """Train ``model_name`` on ``data_root`` with ``config``; save ``run_dir/model.safetensors``."""
     hardware = hardware or Hardware()
@@ -130,7 +132,7 @@ def train(
     module = RelnetModule.from_config(task_name, model_name, config, seed)
     trainer = build_trainer(
         hardware=hardware, precision=config.precision, run_dir=run_dir, max_epochs=config.epochs,
-        progress=progress, grad_clip=config.grad_clip,
+        progress=progress, grad_clip=config.grad_clip, extra_callbacks=callbacks,
     )
     start = time.perf_counter()
     trainer.fit(module, datamodule=datamodule, ckpt_path=str(checkpoint) if resume else None)
