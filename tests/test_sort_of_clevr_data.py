@@ -32,7 +32,7 @@ def _expected_answer(objects: list[dict], color: str, subtype: str, size: int) -
     if subtype == "count":
         return str(len([o for o in objects if o["shape"] == me["shape"]]))
     ranked = sorted(
-        (((o["center"][0] - x) ** 2 + (o["center"][1] - y) ** 2, o["shape"]) for o in objects if o is not me)
+        ((o["center"][0] - x) ** 2 + (o["center"][1] - y) ** 2, o["shape"]) for o in objects if o is not me
     )
     return ranked[0][1] if subtype == "closest_to" else ranked[-1][1]
 

@@ -39,16 +39,33 @@ def _state(module) -> dict[str, torch.Tensor]:
 
 
 def test_resumed_run_equals_uninterrupted_run(tiny_sort_of_clevr: Path, tmp_path: Path) -> None:
-    whole = train("sort-of-clevr", "rn-state", tiny_sort_of_clevr, TINY_STATE_RN, run_dir=tmp_path / "a", seed=5, progress=False)
+    whole = train(
+        "sort-of-clevr", "rn-state", tiny_sort_of_clevr, TINY_STATE_RN, run_dir=tmp_path / "a", seed=5, progress=False
+    )
     interrupted = train(
-        "sort-of-clevr", "rn-state", tiny_sort_of_clevr, TINY_STATE_RN, run_dir=tmp_path / "b", seed=5,
-        progress=False, callbacks=[StopAfterFirstEpoch()],
+        "sort-of-clevr",
+        "rn-state",
+        tiny_sort_of_clevr,
+        TINY_STATE_RN,
+        run_dir=tmp_path / "b",
+        seed=5,
+        progress=False,
+        callbacks=[StopAfterFirstEpoch()],
     )
     assert interrupted.module.current_epoch == 1  # it really stopped early
-    assert any(not torch.equal(a, b) for a, b in zip(_state(whole.module).values(), _state(interrupted.module).values(), strict=True))
+    assert any(
+        not torch.equal(a, b)
+        for a, b in zip(_state(whole.module).values(), _state(interrupted.module).values(), strict=True)
+    )
     resumed = train(
-        "sort-of-clevr", "rn-state", tiny_sort_of_clevr, TINY_STATE_RN, run_dir=tmp_path / "b", seed=5,
-        progress=False, resume=True,
+        "sort-of-clevr",
+        "rn-state",
+        tiny_sort_of_clevr,
+        TINY_STATE_RN,
+        run_dir=tmp_path / "b",
+        seed=5,
+        progress=False,
+        resume=True,
     )
     for name, value in _state(whole.module).items():
         torch.testing.assert_close(_state(resumed.module)[name], value, rtol=0, atol=0, msg=name)
@@ -56,7 +73,9 @@ def test_resumed_run_equals_uninterrupted_run(tiny_sort_of_clevr: Path, tmp_path
 
 
 def test_weights_round_trip_and_evaluation(tiny_sort_of_clevr: Path, tmp_path: Path) -> None:
-    outcome = train("sort-of-clevr", "rn-state", tiny_sort_of_clevr, TINY_STATE_RN, run_dir=tmp_path, seed=0, progress=False)
+    outcome = train(
+        "sort-of-clevr", "rn-state", tiny_sort_of_clevr, TINY_STATE_RN, run_dir=tmp_path, seed=0, progress=False
+    )
     assert (tmp_path / "checkpoints" / "last.ckpt").is_file()
     assert (tmp_path / "logs" / "metrics.csv").is_file()
     rebuilt = module_from_weights(outcome.weights)
@@ -79,9 +98,29 @@ def test_state_rn_learns_sort_of_clevr(small_sort_of_clevr: Path, tmp_path: Path
 
 def test_ddp_on_two_cpu_processes(tiny_sort_of_clevr: Path, tmp_path: Path) -> None:
     command = [
-        sys.executable, "-m", "relnet", "train", "sort-of-clevr", "--model", "rn-state", "--data", str(tiny_sort_of_clevr),
-        "--epochs", "1", "--batch-size", "16", "--accelerator", "cpu", "--devices", "2", "--strategy", "ddp",
-        "--run-dir", str(tmp_path), "--no-progress", "--json",
+        sys.executable,
+        "-m",
+        "relnet",
+        "train",
+        "sort-of-clevr",
+        "--model",
+        "rn-state",
+        "--data",
+        str(tiny_sort_of_clevr),
+        "--epochs",
+        "1",
+        "--batch-size",
+        "16",
+        "--accelerator",
+        "cpu",
+        "--devices",
+        "2",
+        "--strategy",
+        "ddp",
+        "--run-dir",
+        str(tmp_path),
+        "--no-progress",
+        "--json",
     ]
     env = {**os.environ, "PL_DISABLE_FORK": "1"}
     completed = subprocess.run(command, capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path)

@@ -77,12 +77,23 @@ def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
         ensure_dataset(task.name, data, seed=args.seed, progress_note=note)
     run_dir = Path(args.run_dir) if args.run_dir else Path("runs") / task.name / args.preset / args.model
     outcome = train(
-        task.name, args.model, data, config, run_dir=run_dir, seed=args.seed, hardware=_hardware(args),
-        resume=args.resume, progress=not args.no_progress,
+        task.name,
+        args.model,
+        data,
+        config,
+        run_dir=run_dir,
+        seed=args.seed,
+        hardware=_hardware(args),
+        resume=args.resume,
+        progress=not args.no_progress,
     )
     return {
-        "task": task.name, "model": args.model, "val_metrics": outcome.val_metrics, "weights": str(outcome.weights),
-        "run_dir": str(run_dir), "train_seconds": round(outcome.wall_seconds, 1),
+        "task": task.name,
+        "model": args.model,
+        "val_metrics": outcome.val_metrics,
+        "weights": str(outcome.weights),
+        "run_dir": str(run_dir),
+        "train_seconds": round(outcome.wall_seconds, 1),
     }
 
 
@@ -91,10 +102,20 @@ def cmd_eval(args: argparse.Namespace) -> dict[str, Any]:
 
     module = module_from_weights(Path(args.weights))
     metrics = evaluate(
-        module, Path(args.data), args.split, hardware=_hardware(args), precision=args.precision,
+        module,
+        Path(args.data),
+        args.split,
+        hardware=_hardware(args),
+        precision=args.precision,
         progress=not args.no_progress,
     )
-    return {"task": module.task.name, "model": module.model_name, "split": args.split, "data": args.data, "metrics": metrics}
+    return {
+        "task": module.task.name,
+        "model": module.model_name,
+        "split": args.split,
+        "data": args.data,
+        "metrics": metrics,
+    }
 
 
 def cmd_reproduce(args: argparse.Namespace) -> dict[str, Any]:
@@ -102,12 +123,28 @@ def cmd_reproduce(args: argparse.Namespace) -> dict[str, Any]:
 
     preset = "quick" if args.quick else args.preset
     records = reproduce(
-        args.task, models=args.model, preset=preset, data_root=Path(args.data) if args.data else None,
-        results_dir=Path(args.results), runs_dir=Path(args.runs), seed=args.seed,
-        command="relnet " + shlex.join(sys.argv[1:]), hardware=_hardware(args), progress=not args.no_progress,
-        overrides=_overrides(args), note=note,
+        args.task,
+        models=args.model,
+        preset=preset,
+        data_root=Path(args.data) if args.data else None,
+        results_dir=Path(args.results),
+        runs_dir=Path(args.runs),
+        seed=args.seed,
+        command="relnet " + shlex.join(sys.argv[1:]),
+        hardware=_hardware(args),
+        progress=not args.no_progress,
+        overrides=_overrides(args),
+        note=note,
     )
     return {"task": args.task, "preset": preset, "results": records}
+
+
+def cmd_results(args: argparse.Namespace) -> dict[str, Any]:
+    from relnet.training.run import write_summary
+
+    folder = Path(args.dir)
+    table = write_summary(args.task, folder)
+    return {"task": args.task, "dir": str(folder), "table": table}
 
 
 # ---------------------------------------------------------------------------- text output
@@ -125,6 +162,8 @@ def _text(args: argparse.Namespace, payload: dict[str, Any]) -> str:
         return f"val metrics:\n{_format_metrics(payload['val_metrics'])}\nweights: {payload['weights']}"
     if args.command == "eval":
         return f"{payload['model']} on {payload['data']} ({payload['split']}):\n{_format_metrics(payload['metrics'])}"
+    if args.command == "results":
+        return payload["table"]
     if args.command == "reproduce":
         from relnet.tasks import get_task
         from relnet.training.results import results_table
@@ -151,8 +190,12 @@ def _add_recipe(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--precision", help="bf16-mixed (default), 32-true, 16-mixed, ...")
 
 
-def build_parser(task_option_hook: Callable[[str, argparse.ArgumentParser], list[str]] | None = None) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="relnet", description="Relational reasoning: models, benchmarks, reproductions.")
+def build_parser(
+    task_option_hook: Callable[[str, argparse.ArgumentParser], list[str]] | None = None,
+) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="relnet", description="Relational reasoning: models, benchmarks, reproductions."
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     generate = commands.add_parser("generate", help="write a dataset in the task's canonical format")
@@ -194,7 +237,11 @@ def build_parser(task_option_hook: Callable[[str, argparse.ArgumentParser], list
     _add_recipe(reproduce)
     _add_hardware(reproduce)
 
-    for sub in (generate, inspect, train, evaluate, reproduce):
+    results = commands.add_parser("results", help="rebuild the table and plot of a results folder")
+    results.add_argument("task")
+    results.add_argument("dir", help="e.g. results/sort-of-clevr")
+
+    for sub in (generate, inspect, train, evaluate, reproduce, results):
         sub.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     return parser
 
@@ -205,6 +252,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], dict[str, Any]]] = {
     "train": cmd_train,
     "eval": cmd_eval,
     "reproduce": cmd_reproduce,
+    "results": cmd_results,
 }
 
 
@@ -217,12 +265,13 @@ def _parse(argv: list[str]) -> argparse.Namespace:
         from relnet.tasks import get_task
 
         generate_parser = next(
-            action for action in parser._subparsers._group_actions  # noqa: SLF001 - argparse offers no public way
+            action
+            for action in parser._subparsers._group_actions
         ).choices["generate"]
-        before = {action.dest for action in generate_parser._actions}  # noqa: SLF001
+        before = {action.dest for action in generate_parser._actions}
         get_task(args.task).add_generate_arguments(generate_parser)
         args_full = parser.parse_args(argv)
-        args_full.task_option_names = [a.dest for a in generate_parser._actions if a.dest not in before]  # noqa: SLF001
+        args_full.task_option_names = [a.dest for a in generate_parser._actions if a.dest not in before]
         return args_full
     return parser.parse_args(argv)
 

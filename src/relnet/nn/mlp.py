@@ -46,5 +46,5 @@ class MLP(nn.Sequential):
         self.input_dim = input_dim
         self.output_dim = previous
 
-    def forward(self, inputs: torch.Tensor) -> torch.Tensor:  # noqa: D102 - documented on the class
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         return super().forward(inputs)

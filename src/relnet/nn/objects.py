@@ -91,7 +91,7 @@ class ConvObjects(nn.Module):
         if images.dim() != 4:
             raise ValueError(f"images must have shape (batch, channels, height, width), got {tuple(images.shape)}")
         features = self.cnn(images)
-        batch, depth, height, width = features.shape
+        batch, _, height, width = features.shape
         cells = features.flatten(2).transpose(1, 2)  # (B, h*w, depth)
         coords = coordinate_grid(height, width, device=images.device).to(cells.dtype)
         return torch.cat([cells, coords.expand(batch, -1, -1)], dim=-1)
@@ -113,7 +113,9 @@ class ObjectRows(nn.Module):
     def forward(self, rows: torch.Tensor) -> torch.Tensor:
         """``(B, n, input_dim) -> (B, n, object_dim)``."""
         if rows.dim() != 3 or rows.shape[-1] != self.input_dim:
-            raise ValueError(f"object rows must have shape (batch, n_objects, {self.input_dim}), got {tuple(rows.shape)}")
+            raise ValueError(
+                f"object rows must have shape (batch, n_objects, {self.input_dim}), got {tuple(rows.shape)}"
+            )
         return self.embed(rows)
 
 

@@ -109,9 +109,7 @@ class RelationNetwork(nn.Module):
             rows = slice(start, start + chunk)
             chunk_mask = None if pair_mask is None else pair_mask[:, rows]
             if chunk < n and torch.is_grad_enabled():
-                part = checkpoint(
-                    self._reduce_rows, row_term[:, rows], column_term, chunk_mask, use_reentrant=False
-                )
+                part = checkpoint(self._reduce_rows, row_term[:, rows], column_term, chunk_mask, use_reentrant=False)
             else:
                 part = self._reduce_rows(row_term[:, rows], column_term, chunk_mask)
             total = part if total is None else total + part
@@ -214,9 +212,7 @@ class RelationNetwork(nn.Module):
             return torch.full((objects.shape[0],), float(n * n), device=objects.device)
         return pair_mask.sum(dim=(1, 2)).clamp(min=1).float()
 
-    def _check_inputs(
-        self, objects: torch.Tensor, condition: torch.Tensor | None, mask: torch.Tensor | None
-    ) -> None:
+    def _check_inputs(self, objects: torch.Tensor, condition: torch.Tensor | None, mask: torch.Tensor | None) -> None:
         if objects.dim() != 3 or objects.shape[-1] != self.object_dim:
             raise ValueError(
                 f"objects must have shape (batch, n_objects, {self.object_dim}), got {tuple(objects.shape)}"
@@ -233,6 +229,5 @@ class RelationNetwork(nn.Module):
             raise ValueError("this RelationNetwork was built with condition_dim=0 but got a condition")
         if mask is not None and (mask.shape != objects.shape[:2] or mask.dtype != torch.bool):
             raise ValueError(
-                f"mask must be a bool tensor of shape {tuple(objects.shape[:2])}, "
-                f"got {mask.dtype} {tuple(mask.shape)}"
+                f"mask must be a bool tensor of shape {tuple(objects.shape[:2])}, got {mask.dtype} {tuple(mask.shape)}"
             )

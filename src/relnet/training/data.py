@@ -54,7 +54,9 @@ class RelnetDataModule(L.LightningDataModule):
     def train_dataloader(self) -> DataLoader:
         dataset = self.dataset("train")
         rank, world = self._world()
-        sampler = DistributedSampler(dataset, num_replicas=world, rank=rank, shuffle=True, seed=self.seed, drop_last=True)
+        sampler = DistributedSampler(
+            dataset, num_replicas=world, rank=rank, shuffle=True, seed=self.seed, drop_last=True
+        )
         return DataLoader(
             dataset, batch_size=self.batch_size, sampler=sampler, drop_last=True, collate_fn=TensorTable.collate
         )

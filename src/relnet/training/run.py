@@ -21,6 +21,7 @@ from relnet.training.data import RelnetDataModule
 from relnet.training.module import RelnetModule
 from relnet.training.results import device_description, git_commit, results_table, write_result
 from relnet.training.weights import load_model, save_weights
+from relnet.viz import metric_bars
 
 GENERATED_MARKER = ".relnet-generated.json"
 
@@ -67,7 +68,10 @@ def build_trainer(
     loggers: list[Any] | bool = False
     if run_dir is not None:
         callbacks.append(ModelCheckpoint(dirpath=run_dir / "checkpoints", save_last=True, save_top_k=0))
-        loggers = [CSVLogger(run_dir, name="logs", version=""), TensorBoardLogger(run_dir, name="tensorboard", version="")]
+        loggers = [
+            CSVLogger(run_dir, name="logs", version=""),
+            TensorBoardLogger(run_dir, name="tensorboard", version=""),
+        ]
     return L.Trainer(
         accelerator=hardware.accelerator,
         devices=hardware.devices,
@@ -93,7 +97,7 @@ def _check_resume(checkpoint: Path, task: str, model_name: str) -> None:
         raise RelnetError(f"cannot resume: no checkpoint at {checkpoint}")
     try:
         saved = torch.load(checkpoint, map_location="cpu", weights_only=False)
-    except Exception as error:  # noqa: BLE001 - any unreadable file gets the same clear message
+    except Exception as error:
         raise RelnetError(f"cannot resume: {checkpoint} is not a readable checkpoint ({error})") from None
     params = saved.get("hyper_parameters", {}) if isinstance(saved, dict) else {}
     if (params.get("task"), params.get("model_name")) != (task, model_name):
@@ -131,8 +135,13 @@ def train(
     L.seed_everything(seed, workers=True, verbose=False)
     module = RelnetModule.from_config(task_name, model_name, config, seed)
     trainer = build_trainer(
-        hardware=hardware, precision=config.precision, run_dir=run_dir, max_epochs=config.epochs,
-        progress=progress, grad_clip=config.grad_clip, extra_callbacks=callbacks,
+        hardware=hardware,
+        precision=config.precision,
+        run_dir=run_dir,
+        max_epochs=config.epochs,
+        progress=progress,
+        grad_clip=config.grad_clip,
+        extra_callbacks=callbacks,
     )
     start = time.perf_counter()
     trainer.fit(module, datamodule=datamodule, ckpt_path=str(checkpoint) if resume else None)
@@ -219,8 +228,14 @@ def reproduce(
         note(f"training {task_name} / {model_name} ({preset} preset, {config.epochs} epochs) ...")
         start = time.perf_counter()
         outcome = train(
-            task_name, model_name, data_root, config, run_dir=Path(runs_dir) / task_name / preset / model_name,
-            seed=seed, hardware=hardware, progress=progress,
+            task_name,
+            model_name,
+            data_root,
+            config,
+            run_dir=Path(runs_dir) / task_name / preset / model_name,
+            seed=seed,
+            hardware=hardware,
+            progress=progress,
         )
         metrics = evaluate(outcome.module, data_root, "test", hardware=hardware, progress=progress)
         wall = time.perf_counter() - start
@@ -250,8 +265,24 @@ def reproduce(
         records.append(record)
         note(f"{model_name}: " + ", ".join(f"{k} {100 * metrics[k]:.1f}%" for k in task.headline_metrics))
     if records:
-        table = results_table(task, records)
-        (out_dir / "README.md").write_text(
-            f"# {task_name}: `{command}`\n\nTest accuracy (%), {records[0]['device']}.\n\n{table}\n"
-        )
+        write_summary(task_name, out_dir)
     return records
+
+
+def write_summary(task_name: str, out_dir: Path) -> str:
+    """Rebuild ``out_dir/README.md`` (table beside the paper) and ``accuracy.png`` from its JSON results."""
+    task = get_task(task_name)
+    records = [json.loads(path.read_text()) for path in sorted(Path(out_dir).glob("*.json"))]
+    order = {name: index for index, name in enumerate(task.models)}
+    records = sorted((r for r in records if r.get("task") == task_name), key=lambda r: order.get(r["model"], 99))
+    if not records:
+        raise RelnetError(f"no {task_name} results in {out_dir}")
+    table = results_table(task, records)
+    commands = "\n".join(sorted({f"    {r['command']}" for r in records}))
+    metric_bars(records, list(records[0]["metrics"]), Path(out_dir) / "accuracy.png", title=f"{task_name} (test)")
+    devices = ", ".join(sorted({r["device"] for r in records}))
+    (Path(out_dir) / "README.md").write_text(
+        f"# {task_name}\n\nTest accuracy (%) on {devices}, produced by\n\n{commands}\n\n{table}\n\n"
+        "![accuracy per question type](accuracy.png)\n"
+    )
+    return table

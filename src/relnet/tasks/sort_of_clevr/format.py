@@ -144,21 +144,23 @@ def read_split(root: Path, split: str) -> SplitFile:
     """Parse and validate ``<root>/<split>.json``; raises :class:`DataFormatError` naming the record."""
     path = split_path(root, split)
     if not path.is_file():
-        raise DataFormatError(path, f"missing: no Sort-of-CLEVR '{split}' split here (run `relnet generate sort-of-clevr`)")
+        raise DataFormatError(
+            path, f"missing: no Sort-of-CLEVR '{split}' split here (run `relnet generate sort-of-clevr`)"
+        )
     try:
         document = json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise DataFormatError(path, f"not valid JSON ({error})") from None
     if not isinstance(document, dict) or document.get("format") != FORMAT_NAME:
-        raise DataFormatError(path, f"expected a JSON object with \"format\": \"{FORMAT_NAME}\"")
+        raise DataFormatError(path, f'expected a JSON object with "format": "{FORMAT_NAME}"')
     if document.get("version") != FORMAT_VERSION:
         raise DataFormatError(path, f"unsupported version {document.get('version')!r}, expected {FORMAT_VERSION}")
     image_size = document.get("image_size")
     if not isinstance(image_size, int) or image_size < 8:
-        raise DataFormatError(path, f"\"image_size\" must be an integer >= 8, got {image_size!r}")
+        raise DataFormatError(path, f'"image_size" must be an integer >= 8, got {image_size!r}')
     raw_scenes = document.get("scenes")
     if not isinstance(raw_scenes, list) or not raw_scenes:
-        raise DataFormatError(path, "\"scenes\" must be a non-empty list")
+        raise DataFormatError(path, '"scenes" must be a non-empty list')
     scenes = tuple(_parse_scene(path, index, raw, image_size) for index, raw in enumerate(raw_scenes))
     return SplitFile(path=path, split=split, image_size=image_size, scenes=scenes)
 
@@ -170,17 +172,17 @@ def _parse_scene(path: Path, index: int, raw: Any, image_size: int) -> Scene:
         return DataFormatError(path, problem, record=where)
 
     if not isinstance(raw, dict):
-        raise fail("expected an object with \"image\", \"objects\" and \"questions\"")
+        raise fail('expected an object with "image", "objects" and "questions"')
     for key in ("image", "objects", "questions"):
         if key not in raw:
-            raise fail(f"missing field \"{key}\"")
+            raise fail(f'missing field "{key}"')
     if not isinstance(raw["image"], str):
-        raise fail("\"image\" must be a path relative to the dataset folder")
+        raise fail('"image" must be a path relative to the dataset folder')
     objects = []
     for object_index, obj in enumerate(raw["objects"]):
         where = f"{record}, object {object_index}"
         if not isinstance(obj, dict) or not {"color", "shape", "center"} <= obj.keys():
-            raise fail("expected an object with \"color\", \"shape\" and \"center\"", where)
+            raise fail('expected an object with "color", "shape" and "center"', where)
         if obj["color"] not in COLORS:
             raise fail(f"unknown colour {obj['color']!r}, expected one of {list(COLORS)}", where)
         if obj["shape"] not in SHAPES:
@@ -191,7 +193,7 @@ def _parse_scene(path: Path, index: int, raw: Any, image_size: int) -> Scene:
             or len(center) != 2
             or not all(isinstance(c, (int, float)) and 0 <= c < image_size for c in center)
         ):
-            raise fail(f"\"center\" must be [x, y] inside the {image_size}-pixel image, got {center!r}", where)
+            raise fail(f'"center" must be [x, y] inside the {image_size}-pixel image, got {center!r}', where)
         objects.append(SceneObject(obj["color"], obj["shape"], (float(center[0]), float(center[1]))))
     colors = [obj.color for obj in objects]
     if len(set(colors)) != len(colors):
@@ -200,7 +202,7 @@ def _parse_scene(path: Path, index: int, raw: Any, image_size: int) -> Scene:
     for question_index, question in enumerate(raw["questions"]):
         where = f"{record}, question {question_index}"
         if not isinstance(question, dict) or not {"encoding", "subtype", "color", "answer"} <= question.keys():
-            raise fail("expected an object with \"encoding\", \"subtype\", \"color\" and \"answer\"", where)
+            raise fail('expected an object with "encoding", "subtype", "color" and "answer"', where)
         if question["subtype"] not in ALL_SUBTYPES:
             raise fail(f"unknown subtype {question['subtype']!r}, expected one of {list(ALL_SUBTYPES)}", where)
         if question["color"] not in colors:

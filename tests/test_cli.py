@@ -1,0 +1,167 @@
+"""The command line: clear one-line errors with exit status 2, JSON output, the full train/eval loop."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from relnet.cli import EXIT_USER_ERROR, main
+from relnet.tasks import get_task
+from relnet.training.weights import save_weights
+
+
+def _fails_with(capsys: pytest.CaptureFixture[str], argv: list[str], message: str) -> None:
+    assert main(argv) == EXIT_USER_ERROR
+    captured = capsys.readouterr()
+    assert message in captured.err
+    assert "Traceback" not in captured.err
+    assert captured.out == ""
+
+
+def test_unknown_task(capsys, tmp_path: Path) -> None:
+    _fails_with(
+        capsys,
+        ["generate", "sort-of-clver", "--out", str(tmp_path)],
+        "unknown task 'sort-of-clver'; known tasks: sort-of-clevr",
+    )
+
+
+def test_unknown_model(capsys, tiny_sort_of_clevr: Path) -> None:
+    _fails_with(
+        capsys,
+        ["train", "sort-of-clevr", "--model", "transformer", "--data", str(tiny_sort_of_clevr)],
+        "unknown model 'transformer' for sort-of-clevr; known models: rn, cnn-mlp, rn-state",
+    )
+
+
+def test_unknown_preset(capsys) -> None:
+    _fails_with(capsys, ["reproduce", "sort-of-clevr", "--preset", "huge"], "unknown preset 'huge'")
+
+
+def test_missing_dataset(capsys, tmp_path: Path) -> None:
+    _fails_with(
+        capsys,
+        ["train", "sort-of-clevr", "--model", "rn", "--data", str(tmp_path / "nowhere")],
+        "train.json: missing: no Sort-of-CLEVR 'train' split here",
+    )
+    _fails_with(capsys, ["inspect", "sort-of-clevr", str(tmp_path)], "train.json: missing")
+
+
+def test_bad_weights_files(capsys, tmp_path: Path, tiny_sort_of_clevr: Path) -> None:
+    data = str(tiny_sort_of_clevr)
+    _fails_with(
+        capsys, ["eval", "--weights", str(tmp_path / "none.safetensors"), "--data", data], "weights file not found"
+    )
+    garbage = tmp_path / "garbage.safetensors"
+    garbage.write_bytes(b"\x00" * 64)
+    _fails_with(capsys, ["eval", "--weights", str(garbage), "--data", data], "not a safetensors weights file")
+    # A file whose tensors belong to another configuration than the one its header names.
+    model = get_task("sort-of-clevr").build_model("rn-state", {"g_widths": (16, 16), "f_widths": (16,)})
+    mismatched = save_weights(
+        tmp_path / "mismatch.safetensors", "sort-of-clevr", "rn-state", {"g_widths": (8,), "f_widths": (16,)}, model
+    )
+    _fails_with(capsys, ["eval", "--weights", str(mismatched), "--data", data], "weights do not fit model 'rn-state'")
+
+
+def test_generate_inspect_train_eval_json(capsys, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    assert (
+        main(
+            [
+                "generate",
+                "sort-of-clevr",
+                "--out",
+                str(data),
+                "--train-images",
+                "12",
+                "--val-images",
+                "3",
+                "--test-images",
+                "3",
+                "--seed",
+                "1",
+                "--json",
+            ]
+        )
+        == 0
+    )
+    assert json.loads(capsys.readouterr().out)["summary"] == {"train": 12, "val": 3, "test": 3}
+
+    assert main(["inspect", "sort-of-clevr", str(data), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["splits"]["train"]["questions"] == 240
+    assert sum(report["splits"]["val"]["subtypes"].values()) == 60
+
+    run = tmp_path / "run"
+    assert (
+        main(
+            [
+                "train",
+                "sort-of-clevr",
+                "--model",
+                "rn-state",
+                "--data",
+                str(data),
+                "--epochs",
+                "1",
+                "--run-dir",
+                str(run),
+                "--no-progress",
+                "--json",
+            ]
+        )
+        == 0
+    )
+    trained = json.loads(capsys.readouterr().out)
+    assert set(trained["val_metrics"]) >= {"relational", "non_relational"}
+
+    assert (
+        main(
+            ["eval", "--weights", trained["weights"], "--data", str(data), "--split", "val", "--no-progress", "--json"]
+        )
+        == 0
+    )
+    evaluated = json.loads(capsys.readouterr().out)
+    assert evaluated["model"] == "rn-state"
+    assert evaluated["metrics"]["accuracy"] == pytest.approx(trained["val_metrics"]["accuracy"])
+
+    # Resuming with another model's checkpoint is refused with a message naming both.
+    _fails_with(
+        capsys,
+        ["train", "sort-of-clevr", "--model", "cnn-mlp", "--data", str(data), "--run-dir", str(run), "--resume"],
+        "is a checkpoint of 'sort-of-clevr' model 'rn-state', not 'sort-of-clevr' model 'cnn-mlp'",
+    )
+    _fails_with(
+        capsys,
+        ["train", "sort-of-clevr", "--model", "rn", "--data", str(data), "--run-dir", str(tmp_path / "x"), "--resume"],
+        "cannot resume: no checkpoint at",
+    )
+
+
+def test_generate_rejects_bad_options(capsys, tmp_path: Path) -> None:
+    _fails_with(
+        capsys,
+        ["generate", "sort-of-clevr", "--out", str(tmp_path), "--image-size", "20"],
+        "--image-size must be at least",
+    )
+    _fails_with(
+        capsys, ["generate", "sort-of-clevr", "--out", str(tmp_path), "--val-images", "0"], "at least one image"
+    )
+
+
+def test_results_table_and_plot(capsys, tmp_path: Path) -> None:
+    for model, relational in (("rn", 0.9), ("cnn-mlp", 0.6)):
+        record = {
+            "task": "sort-of-clevr", "model": model, "command": "relnet reproduce sort-of-clevr", "device": "cpu",
+            "wall_seconds": 60.0, "metrics": {"relational": relational, "non_relational": 0.99, "count": None},
+        }
+        (tmp_path / f"{model}.json").write_text(json.dumps(record))
+    assert main(["results", "sort-of-clevr", str(tmp_path)]) == 0
+    table = capsys.readouterr().out
+    assert table.splitlines()[2].startswith("| rn | 90.0 | 99.0 | – |")
+    assert "relational 94.0, non_relational 94.0" in table  # the paper's figures beside ours
+    assert (tmp_path / "accuracy.png").stat().st_size > 1000
+    assert "relnet reproduce sort-of-clevr" in (tmp_path / "README.md").read_text()
+    _fails_with(capsys, ["results", "sort-of-clevr", str(tmp_path / "empty")], "no sort-of-clevr results in")
