@@ -32,6 +32,7 @@ class PixelRelationNetwork(nn.Module):
         g_widths: Sequence[int] = (256, 256, 256, 256),
         f_widths: Sequence[int] = (256, 256),
         f_dropout: float = 0.0,
+        reduction: str = "sum",
         pair_chunk_size: int | None = None,
     ) -> None:
         super().__init__()
@@ -43,6 +44,7 @@ class PixelRelationNetwork(nn.Module):
             g_widths=g_widths,
             f_widths=f_widths,
             f_dropout=f_dropout,
+            reduction=reduction,
             pair_chunk_size=pair_chunk_size,
         )
 
@@ -84,6 +86,7 @@ class StateRelationNetwork(nn.Module):
         g_widths: Sequence[int] = (256, 256, 256, 256),
         f_widths: Sequence[int] = (256, 256),
         f_dropout: float = 0.0,
+        reduction: str = "sum",
     ) -> None:
         super().__init__()
         self.objects = ObjectRows(STATE_FEATURES, embed_dim)
@@ -94,6 +97,7 @@ class StateRelationNetwork(nn.Module):
             g_widths=g_widths,
             f_widths=f_widths,
             f_dropout=f_dropout,
+            reduction=reduction,
         )
 
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
