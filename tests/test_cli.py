@@ -154,8 +154,12 @@ def test_generate_rejects_bad_options(capsys, tmp_path: Path) -> None:
 def test_results_table_and_plot(capsys, tmp_path: Path) -> None:
     for model, relational in (("rn", 0.9), ("cnn-mlp", 0.6)):
         record = {
-            "task": "sort-of-clevr", "model": model, "command": "relnet reproduce sort-of-clevr", "device": "cpu",
-            "wall_seconds": 60.0, "metrics": {"relational": relational, "non_relational": 0.99, "count": None},
+            "task": "sort-of-clevr",
+            "model": model,
+            "command": "relnet reproduce sort-of-clevr",
+            "device": "cpu",
+            "wall_seconds": 60.0,
+            "metrics": {"relational": relational, "non_relational": 0.99, "count": None},
         }
         (tmp_path / f"{model}.json").write_text(json.dumps(record))
     assert main(["results", "sort-of-clevr", str(tmp_path)]) == 0
@@ -165,3 +169,43 @@ def test_results_table_and_plot(capsys, tmp_path: Path) -> None:
     assert (tmp_path / "accuracy.png").stat().st_size > 1000
     assert "relnet reproduce sort-of-clevr" in (tmp_path / "README.md").read_text()
     _fails_with(capsys, ["results", "sort-of-clevr", str(tmp_path / "empty")], "no sort-of-clevr results in")
+
+
+def test_bad_recipe_and_hardware_flags(capsys, tiny_sort_of_clevr: Path, tmp_path: Path) -> None:
+    base = ["train", "sort-of-clevr", "--model", "rn-state", "--data", str(tiny_sort_of_clevr), "--run-dir", str(tmp_path)]
+    _fails_with(capsys, [*base, "--batch-size", "0"], "bad training recipe: batch sizes must be at least 1")
+    _fails_with(capsys, [*base, "--epochs", "0"], "epochs must be at least 1")
+    _fails_with(capsys, [*base, "--lr", "-1"], "the learning rate must be positive")
+    _fails_with(capsys, [*base, "--accelerator", "gpu"], "cannot set up training on this hardware")
+    _fails_with(capsys, [*base, "--precision", "fp7"], "cannot set up training on this hardware")
+    _fails_with(capsys, ["reproduce", "sort-of-clevr", "--quick", "--preset", "paper"], "contradict each other")
+
+
+def test_generated_data_is_never_overwritten(capsys, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    own = tmp_path / "data" / "sort-of-clevr"
+    own.mkdir(parents=True)
+    (own / "notes.txt").write_text("mine")
+    _fails_with(capsys, ["train", "sort-of-clevr", "--model", "rn-state"], "exists but does not hold sort-of-clevr data")
+    assert (own / "notes.txt").read_text() == "mine"
+
+
+def test_eval_refuses_data_of_another_image_size(capsys, tmp_path: Path) -> None:
+    from relnet.tasks.sort_of_clevr.generator import GeneratorConfig, generate
+
+    generate(tmp_path / "big", seed=0, config=GeneratorConfig(train_images=2, val_images=1, test_images=1, image_size=96))
+    config = {"channels": (4, 4, 4, 4), "widths": (8,), "image_size": 75}  # as `relnet train` records it
+    model = get_task("sort-of-clevr").build_model("cnn-mlp", config)
+    weights = save_weights(tmp_path / "mlp.safetensors", "sort-of-clevr", "cnn-mlp", config, model)
+    _fails_with(
+        capsys, ["eval", "--weights", str(weights), "--data", str(tmp_path / "big")],
+        "image_size is 75 in the model but 96 in the data",
+    )
+
+
+def test_json_output_has_no_nan() -> None:
+    from relnet.training.results import finite
+
+    assert finite({"a": float("nan"), "b": [1.0, float("inf")], "c": "NaN stays text"}) == {
+        "a": None, "b": [1.0, None], "c": "NaN stays text",
+    }

@@ -13,7 +13,7 @@ TOLERANCE = {"atol": 1e-5, "rtol": 1e-4}
 
 def _network(**overrides) -> RelationNetwork:
     settings = {"condition_dim": 5, "g_widths": (16, 16, 12), "f_widths": (16,)} | overrides
-    return RelationNetwork(6, 4, **settings).double().float()
+    return RelationNetwork(6, 4, **settings)
 
 
 @pytest.mark.parametrize("reduction", ["sum", "mean"])
@@ -64,8 +64,13 @@ def test_padded_objects_contribute_nothing() -> None:
     torch.testing.assert_close(network(padded, condition, mask), alone, **TOLERANCE)
     # Whatever sits in the padding is ignored.
     garbage = padded.clone()
-    garbage[~mask] = 1e3
-    torch.testing.assert_close(network(garbage, condition, mask), alone, **TOLERANCE)
+    garbage[~mask] = float("nan")
+    garbage.requires_grad_(True)
+    output = network(garbage, condition, mask)
+    torch.testing.assert_close(output, alone, **TOLERANCE)
+    (gradient,) = torch.autograd.grad(output.sum(), garbage)
+    assert torch.isfinite(gradient).all()
+    assert (gradient[~mask] == 0).all()
 
 
 def test_pair_outputs_sum_to_pair_sum() -> None:
@@ -77,8 +82,9 @@ def test_pair_outputs_sum_to_pair_sum() -> None:
     torch.testing.assert_close(per_pair.sum(dim=(1, 2)), network.pair_sum(objects, condition, mask), **TOLERANCE)
 
 
-def test_bf16_autocast_close_to_fp32() -> None:
-    network = _network()
+@pytest.mark.parametrize("settings", [{}, {"pair_chunk_size": 3, "reduction": "mean"}])
+def test_bf16_autocast_close_to_fp32(settings: dict) -> None:
+    network = _network(**settings)
     objects, condition = torch.randn(4, 8, 6), torch.randn(4, 5)
     expected = network(objects, condition)
     with torch.autocast("cpu", dtype=torch.bfloat16):
@@ -91,6 +97,7 @@ def test_bf16_autocast_close_to_fp32() -> None:
     [
         (torch.randn(2, 4), torch.randn(2, 5), None, "objects must have shape"),
         (torch.randn(2, 4, 3), torch.randn(2, 5), None, "objects must have shape"),
+        (torch.randn(2, 0, 6), torch.randn(2, 5), None, "n_objects >= 1"),
         (torch.randn(2, 4, 6), None, None, "expects a condition"),
         (torch.randn(2, 4, 6), torch.randn(3, 5), None, "condition must have shape"),
         (torch.randn(2, 4, 6), torch.randn(2, 5), torch.ones(2, 4), "mask must be a bool tensor"),

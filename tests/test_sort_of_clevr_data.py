@@ -31,9 +31,7 @@ def _expected_answer(objects: list[dict], color: str, subtype: str, size: int) -
         return "top" if 2 * y < size else "bottom"
     if subtype == "count":
         return str(len([o for o in objects if o["shape"] == me["shape"]]))
-    ranked = sorted(
-        ((o["center"][0] - x) ** 2 + (o["center"][1] - y) ** 2, o["shape"]) for o in objects if o is not me
-    )
+    ranked = sorted(((o["center"][0] - x) ** 2 + (o["center"][1] - y) ** 2, o["shape"]) for o in objects if o is not me)
     return ranked[0][1] if subtype == "closest_to" else ranked[-1][1]
 
 
@@ -168,3 +166,36 @@ def test_missing_and_corrupt_images_are_named(broken_copy: Path) -> None:
     (broken_copy / "images/val/000002.png").unlink()
     with pytest.raises(DataFormatError, match=r"scene 2: image file .*000002\.png is missing"):
         load_table(broken_copy, "val")
+
+
+def test_inspect_rederives_every_answer(broken_copy: Path) -> None:
+    from relnet.tasks import get_task
+
+    report = get_task("sort-of-clevr").inspect(broken_copy)
+    assert report["splits"]["val"]["questions"] == 120
+
+    def flip(document: dict) -> None:
+        question = document["scenes"][4]["questions"][2]
+        question["answer"] = {"square": "circle", "circle": "square", "left": "right", "right": "left",
+                              "top": "bottom", "bottom": "top"}.get(question["answer"], "6" if question["answer"] != "6" else "5")
+
+    _edit_json(broken_copy, "val", flip)
+    with pytest.raises(DataFormatError, match=r"val\.json, scene 4, question 2: answer .* disagrees with the scene"):
+        get_task("sort-of-clevr").inspect(broken_copy)
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda d: d["scenes"][0].update(objects=5), r"scene 0: \"objects\" must be a list, got int"),
+        (lambda d: d["scenes"][0].update(questions=None), r"scene 0: \"questions\" must be a list"),
+        (lambda d: d["scenes"][0]["objects"].pop(), r"scene 0: expected 6 objects \(one per colour\), got 5"),
+        (lambda d: d["scenes"][0]["objects"][2].update(center=[True, 3]), r"scene 0, object 2: \"center\" must be"),
+        (lambda d: d["scenes"][0]["questions"][0].update(type="relational"), r"question 0: type 'relational' does"),
+        (lambda d: d.update(split="train"), r"holds split 'train', expected 'val'"),
+    ],
+)
+def test_more_bad_records(broken_copy: Path, edit, message: str) -> None:
+    _edit_json(broken_copy, "val", edit)
+    with pytest.raises(DataFormatError, match=message):
+        read_split(broken_copy, "val")

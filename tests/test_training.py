@@ -127,6 +127,8 @@ def test_ddp_on_two_cpu_processes(tiny_sort_of_clevr: Path, tmp_path: Path) -> N
     assert completed.returncode == 0, completed.stderr[-3000:]
     assert "distributed_backend=gloo" in completed.stderr
     assert "All distributed processes registered. Starting with 2 processes" in completed.stderr
-    payload = json.loads(completed.stdout.strip().splitlines()[-1])
+    lines = completed.stdout.strip().splitlines()
+    assert len(lines) == 1, "only the rank-0 process prints the result"
+    payload = json.loads(lines[0])
     assert 0.0 <= payload["val_metrics"]["accuracy"] <= 1.0
     assert (tmp_path / "model.safetensors").is_file()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import shlex
 import sys
 from collections.abc import Callable, Iterator
@@ -34,8 +35,20 @@ def _stdout_to_stderr(enabled: bool) -> Iterator[None]:
         yield
 
 
+def _is_global_zero() -> bool:
+    """False in the extra processes of a multi-device run, which must not print results again."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank() == 0
+    return os.environ.get("LOCAL_RANK", "0") == "0" and os.environ.get("NODE_RANK", "0") == "0"
+
+
 def _emit(args: argparse.Namespace, payload: dict[str, Any], text: str) -> None:
-    print(json.dumps(payload, default=str) if args.json else text, flush=True)
+    from relnet.training.results import finite
+
+    if _is_global_zero():
+        print(json.dumps(finite(payload), default=str, allow_nan=False) if args.json else text, flush=True)
 
 
 # ---------------------------------------------------------------------------- commands
@@ -68,11 +81,11 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
 def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
     from relnet.tasks import get_task
     from relnet.training import train
-    from relnet.training.run import ensure_dataset
+    from relnet.training.run import default_data_root, ensure_dataset
 
     task = get_task(args.task)
     config = task.preset(args.model, args.preset).with_overrides(**_overrides(args))
-    data = Path(args.data) if args.data else Path("data") / task.name
+    data = Path(args.data) if args.data else default_data_root(task.name, args.seed)
     if not args.data:
         ensure_dataset(task.name, data, seed=args.seed, progress_note=note)
     run_dir = Path(args.run_dir) if args.run_dir else Path("runs") / task.name / args.preset / args.model
@@ -121,6 +134,8 @@ def cmd_eval(args: argparse.Namespace) -> dict[str, Any]:
 def cmd_reproduce(args: argparse.Namespace) -> dict[str, Any]:
     from relnet.training import reproduce
 
+    if args.quick and args.preset not in ("full", "quick"):
+        raise RelnetError(f"--quick and --preset {args.preset} contradict each other; give one")
     preset = "quick" if args.quick else args.preset
     records = reproduce(
         args.task,
@@ -190,9 +205,7 @@ def _add_recipe(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--precision", help="bf16-mixed (default), 32-true, 16-mixed, ...")
 
 
-def build_parser(
-    task_option_hook: Callable[[str, argparse.ArgumentParser], list[str]] | None = None,
-) -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="relnet", description="Relational reasoning: models, benchmarks, reproductions."
     )
@@ -229,7 +242,7 @@ def build_parser(
     reproduce.add_argument("task")
     reproduce.add_argument("--model", action="append", help="model(s) to run (default: all of the task's)")
     reproduce.add_argument("--quick", action="store_true", help="the quick preset (minutes on a CPU)")
-    reproduce.add_argument("--preset", default="full")
+    reproduce.add_argument("--preset", default="full", help="quick | full (default) | paper")
     reproduce.add_argument("--data", help="use this dataset instead of generating one")
     reproduce.add_argument("--results", default="results")
     reproduce.add_argument("--runs", default="runs")
@@ -264,10 +277,7 @@ def _parse(argv: list[str]) -> argparse.Namespace:
         # Task-specific generator options are added once the task is known.
         from relnet.tasks import get_task
 
-        generate_parser = next(
-            action
-            for action in parser._subparsers._group_actions
-        ).choices["generate"]
+        generate_parser = next(action for action in parser._subparsers._group_actions).choices["generate"]
         before = {action.dest for action in generate_parser._actions}
         get_task(args.task).add_generate_arguments(generate_parser)
         args_full = parser.parse_args(argv)
@@ -287,6 +297,9 @@ def main(argv: list[str] | None = None) -> int:
             payload = COMMANDS[args.command](args)
         _emit(args, payload, _text(args, payload))
     except RelnetError as error:
+        print(f"relnet: error: {error}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except OSError as error:  # unwritable output folder, full disk, ...
         print(f"relnet: error: {error}", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:

@@ -30,8 +30,10 @@ def keep_freed_memory() -> bool:
         mallopt = libc.mallopt
     except (OSError, AttributeError):
         return False
+    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
+    mallopt.restype = ctypes.c_int
     ok = mallopt(_M_MMAP_THRESHOLD, 32 * 1024 * 1024)  # the largest glibc accepts
-    ok &= mallopt(_M_TRIM_THRESHOLD, 8 * 1024 * 1024 * 1024 - 1)
+    ok &= mallopt(_M_TRIM_THRESHOLD, 2**31 - 1)  # never give the heap's top back
     ok &= mallopt(_M_TOP_PAD, 256 * 1024 * 1024)
     _applied = bool(ok)
     return _applied

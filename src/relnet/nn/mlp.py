@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import torch
 from torch import nn
 
 
@@ -45,6 +44,3 @@ class MLP(nn.Sequential):
         super().__init__(*layers)
         self.input_dim = input_dim
         self.output_dim = previous
-
-    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
-        return super().forward(inputs)

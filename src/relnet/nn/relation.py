@@ -98,7 +98,7 @@ class RelationNetwork(nn.Module):
         mask: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """The reduced relation vector ``sum_ij g(o_i, o_j, q)``: ``(B, n, d) -> (B, relation_dim)``."""
-        self._check_inputs(objects, condition, mask)
+        objects = self._checked_objects(objects, condition, mask)
         row_term, column_term = self._first_layer_terms(objects, condition)
         pair_mask = self._pair_mask(objects, mask)
         n = objects.shape[1]
@@ -112,10 +112,11 @@ class RelationNetwork(nn.Module):
                 part = checkpoint(self._reduce_rows, row_term[:, rows], column_term, chunk_mask, use_reentrant=False)
             else:
                 part = self._reduce_rows(row_term[:, rows], column_term, chunk_mask)
-            total = part if total is None else total + part
+            # Accumulate in fp32: under bf16 autocast, chunk sums would otherwise lose precision.
+            total = part.float() if total is None else total + part.float()
         assert total is not None
         if self.reduction == "mean":
-            total = total / self._pair_count(objects, pair_mask).to(total.dtype)[:, None]
+            total = total / self._pair_count(objects, pair_mask)[:, None]
         return total
 
     def pair_outputs(
@@ -128,7 +129,7 @@ class RelationNetwork(nn.Module):
 
         For inspection (which pairs carry the most relational signal); memory grows with n².
         """
-        self._check_inputs(objects, condition, mask)
+        objects = self._checked_objects(objects, condition, mask)
         row_term, column_term = self._first_layer_terms(objects, condition)
         outputs = self.g_rest(F.relu(row_term[:, :, None, :] + column_term[:, None, :, :]))
         pair_mask = self._pair_mask(objects, mask)
@@ -147,7 +148,7 @@ class RelationNetwork(nn.Module):
         Same parameters and result as :meth:`forward`, ``O(B n² (2d + c))`` memory. For tests and
         benchmarks only.
         """
-        self._check_inputs(objects, condition, mask)
+        objects = self._checked_objects(objects, condition, mask)
         batch, n, dim = objects.shape
         parts = [
             objects[:, :, None, :].expand(batch, n, n, dim),
@@ -212,10 +213,17 @@ class RelationNetwork(nn.Module):
             return torch.full((objects.shape[0],), float(n * n), device=objects.device)
         return pair_mask.sum(dim=(1, 2)).clamp(min=1).float()
 
+    def _checked_objects(
+        self, objects: torch.Tensor, condition: torch.Tensor | None, mask: torch.Tensor | None
+    ) -> torch.Tensor:
+        """Validate the inputs; returns the objects with padded ones zeroed (inf/NaN padding is harmless)."""
+        self._check_inputs(objects, condition, mask)
+        return objects if mask is None else objects.masked_fill(~mask[..., None], 0.0)
+
     def _check_inputs(self, objects: torch.Tensor, condition: torch.Tensor | None, mask: torch.Tensor | None) -> None:
-        if objects.dim() != 3 or objects.shape[-1] != self.object_dim:
+        if objects.dim() != 3 or objects.shape[-1] != self.object_dim or objects.shape[1] == 0:
             raise ValueError(
-                f"objects must have shape (batch, n_objects, {self.object_dim}), got {tuple(objects.shape)}"
+                f"objects must have shape (batch, n_objects >= 1, {self.object_dim}), got {tuple(objects.shape)}"
             )
         batch = objects.shape[0]
         if self.condition_dim:

@@ -13,7 +13,9 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import Dataset
 
-Batch = dict[str, torch.Tensor]
+from relnet.data.tables import Batch
+from relnet.errors import RelnetError
+
 Records = dict[str, torch.Tensor]
 
 
@@ -31,6 +33,21 @@ class TrainConfig:
     grad_clip: float | None = None
     eval_batch_size: int = 512
     model: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        problems = []
+        if self.epochs < 1:
+            problems.append(f"epochs must be at least 1 (got {self.epochs})")
+        if self.batch_size < 1 or self.eval_batch_size < 1:
+            problems.append(f"batch sizes must be at least 1 (got {self.batch_size}, {self.eval_batch_size})")
+        if not self.lr > 0:
+            problems.append(f"the learning rate must be positive (got {self.lr})")
+        if self.schedule not in ("constant", "cosine"):
+            problems.append(f"schedule must be 'constant' or 'cosine' (got {self.schedule!r})")
+        if self.warmup_steps < 0 or self.weight_decay < 0:
+            problems.append("warmup_steps and weight_decay must not be negative")
+        if problems:
+            raise RelnetError("bad training recipe: " + "; ".join(problems))
 
     def with_overrides(self, **overrides: Any) -> TrainConfig:
         """A copy with every non-None override applied."""
@@ -54,7 +71,7 @@ class Task(ABC):
         """Task-specific options of ``relnet generate``."""
 
     @abstractmethod
-    def generate(self, out: Path, *, seed: int, quick: bool = False, options: dict[str, Any] | None = None) -> dict:
+    def generate(self, out: Path, *, seed: int, options: dict[str, Any] | None = None) -> dict:
         """Write a dataset in the task's canonical format; returns a summary for printing."""
 
     @abstractmethod
@@ -69,6 +86,14 @@ class Task(ABC):
     @abstractmethod
     def build_model(self, model_name: str, config: dict[str, Any]) -> nn.Module:
         """A module mapping a :data:`Batch` to the task's output (usually answer logits)."""
+
+    def fit_config_to_data(self, model_name: str, config: dict[str, Any], root: Path, split: str) -> dict[str, Any]:
+        """The model config adjusted to a dataset split (e.g. its image size); unchanged by default."""
+        return config
+
+    def check_model_name(self, model_name: str) -> None:
+        if model_name not in self.models:
+            raise RelnetError(f"unknown model {model_name!r} for {self.name}; known models: {', '.join(self.models)}")
 
     @abstractmethod
     def preset(self, model_name: str, preset: str) -> TrainConfig:

@@ -36,8 +36,11 @@ class RelnetDataModule(L.LightningDataModule):
     on N devices, reproduces it.
     """
 
-    def __init__(self, task: Task, root: Path, batch_size: int, eval_batch_size: int, seed: int = 0) -> None:
+    def __init__(
+        self, task: Task, root: Path, batch_size: int, eval_batch_size: int, seed: int = 0, test_split: str = "test"
+    ) -> None:
         super().__init__()
+        self.test_split = test_split
         self.task, self.root = task, Path(root)
         self.batch_size, self.eval_batch_size, self.seed = batch_size, eval_batch_size, seed
         self._datasets: dict[str, Dataset] = {}
@@ -75,4 +78,4 @@ class RelnetDataModule(L.LightningDataModule):
         return self.eval_dataloader("val")
 
     def test_dataloader(self) -> DataLoader:
-        return self.eval_dataloader("test")
+        return self.eval_dataloader(self.test_split)

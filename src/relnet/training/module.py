@@ -91,15 +91,17 @@ class RelnetModule(L.LightningModule):
     def _log_split_metrics(self, stage: str) -> None:
         parts = self._records[stage]
         self._records[stage] = []
+        if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
+            # Every rank joins the gather, even one that saw no batches, so none waits forever.
+            gathered: list[list[Records] | None] = [None] * dist.get_world_size()
+            dist.all_gather_object(gathered, parts)
+            parts = [part for rank_parts in gathered if rank_parts for part in rank_parts]
         if not parts:
             return
         records = {name: torch.cat([part[name] for part in parts]) for name in parts[0]}
-        if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
-            gathered: list[Records | None] = [None] * dist.get_world_size()
-            dist.all_gather_object(gathered, records)
-            records = {name: torch.cat([part[name] for part in gathered if part is not None]) for name in records}
         metrics = self.task.summarize(records)
         self.last_metrics[stage] = metrics
         headline = set(self.task.headline_metrics)
         for name, value in metrics.items():
-            self.log(f"{stage}/{name}", value, prog_bar=name in headline, rank_zero_only=True)
+            # Identical on every rank after the gather, so callbacks may monitor them under DDP too.
+            self.log(f"{stage}/{name}", value, prog_bar=name in headline)

@@ -45,9 +45,19 @@ def write_result(path: Path, record: dict[str, Any]) -> Path:
     """Write one result record as pretty JSON (NaN metrics become null)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    clean = json.loads(json.dumps(record, default=str).replace("NaN", "null"))
-    path.write_text(json.dumps(clean, indent=2) + "\n")
+    path.write_text(json.dumps(finite(record), indent=2, allow_nan=False, default=str) + "\n")
     return path
+
+
+def finite(value: Any) -> Any:
+    """``value`` with every NaN or infinite float replaced by None (JSON has no NaN)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: finite(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite(item) for item in value]
+    return value
 
 
 def _percent(value: float | None) -> str:

@@ -6,12 +6,13 @@ import json
 import shutil
 import time
 import warnings
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import lightning as L
 import torch
+from lightning.fabric.utilities.exceptions import MisconfigurationException
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 
@@ -20,7 +21,7 @@ from relnet.tasks import TrainConfig, get_task
 from relnet.training.data import RelnetDataModule
 from relnet.training.module import RelnetModule
 from relnet.training.results import device_description, git_commit, results_table, write_result
-from relnet.training.weights import load_model, save_weights
+from relnet.training.weights import load_state, read_header, save_weights
 from relnet.viz import metric_bars
 
 GENERATED_MARKER = ".relnet-generated.json"
@@ -72,6 +73,22 @@ def build_trainer(
             CSVLogger(run_dir, name="logs", version=""),
             TensorBoardLogger(run_dir, name="tensorboard", version=""),
         ]
+    try:
+        return _make_trainer(hardware, precision, max_epochs, loggers, callbacks, run_dir, progress, grad_clip)
+    except (MisconfigurationException, ValueError, RuntimeError, TypeError) as error:
+        raise RelnetError(f"cannot set up training on this hardware: {error}") from None
+
+
+def _make_trainer(
+    hardware: Hardware,
+    precision: str,
+    max_epochs: int,
+    loggers: list[Any] | bool,
+    callbacks: list[L.Callback],
+    run_dir: Path | None,
+    progress: bool,
+    grad_clip: float | None,
+) -> L.Trainer:
     return L.Trainer(
         accelerator=hardware.accelerator,
         devices=hardware.devices,
@@ -123,15 +140,17 @@ def train(
     """Train ``model_name`` on ``data_root`` with ``config``; save ``run_dir/model.safetensors``."""
     hardware = hardware or Hardware()
     task = get_task(task_name)
+    task.check_model_name(model_name)
     run_dir = Path(run_dir)
+    config = replace(config, model=task.fit_config_to_data(model_name, dict(config.model), data_root, "train"))
     datamodule = RelnetDataModule(task, data_root, config.batch_size, config.eval_batch_size, seed)
     for split in ("train", "val"):
         datamodule.dataset(split)  # validate the data before any process is started
     checkpoint = run_dir / "checkpoints" / "last.ckpt"
     if resume:
         _check_resume(checkpoint, task_name, model_name)
-    elif checkpoint.exists():
-        checkpoint.unlink()  # a fresh run must not mix with an old one's "last"
+    else:
+        checkpoint.unlink(missing_ok=True)  # a fresh run must not mix with an old one's "last"
     L.seed_everything(seed, workers=True, verbose=False)
     module = RelnetModule.from_config(task_name, model_name, config, seed)
     trainer = build_trainer(
@@ -165,9 +184,23 @@ def evaluate(
     task = module.task
     if split not in task.splits:
         raise RelnetError(f"unknown split {split!r} for {task.name}; choose one of {', '.join(task.splits)}")
-    datamodule = RelnetDataModule(task, data_root, module.config.batch_size, module.config.eval_batch_size)
+    expected = task.fit_config_to_data(module.model_name, dict(module.config.model), data_root, split)
+    if expected != dict(module.config.model):
+        differences = {
+            key: (module.config.model.get(key), value)
+            for key, value in expected.items()
+            if module.config.model.get(key) != value
+        }
+        raise RelnetError(
+            f"the {module.model_name} model does not fit {data_root} ({split}): "
+            + ", ".join(
+                f"{key} is {ours} in the model but {theirs} in the data" for key, (ours, theirs) in differences.items()
+            )
+        )
+    datamodule = RelnetDataModule(
+        task, data_root, module.config.batch_size, module.config.eval_batch_size, test_split=split
+    )
     datamodule.dataset(split)
-    datamodule.test_dataloader = lambda: datamodule.eval_dataloader(split)  # type: ignore[method-assign]
     trainer = build_trainer(
         hardware=hardware or Hardware(), precision=precision or module.config.precision, run_dir=None, progress=progress
     )
@@ -177,22 +210,41 @@ def evaluate(
 
 def module_from_weights(path: Path, *, expect_task: str | None = None) -> RelnetModule:
     """A :class:`RelnetModule` around the model saved in ``path``."""
-    header, model = load_model(path, expect_task=expect_task)
-    module = RelnetModule.from_config(header["task"], header["model"], TrainConfig(epochs=0, model=header["config"]))
-    module.model.load_state_dict(model.state_dict())
+    header = read_header(path)
+    if expect_task is not None and header["task"] != expect_task:
+        raise RelnetError(f"{path}: weights of a {header['task']} model, but a {expect_task} model was expected")
+    module = RelnetModule.from_config(header["task"], header["model"], TrainConfig(epochs=1, model=header["config"]))
+    load_state(path, module.model, header["model"])
     return module
 
 
+def default_data_root(task_name: str, seed: int) -> Path:
+    """Where generated data lives when no ``--data`` is given: ``data/<task>`` (seed 0) or ``data/<task>-seed<S>``."""
+    return Path("data") / (task_name if seed == 0 else f"{task_name}-seed{seed}")
+
+
 def ensure_dataset(task_name: str, root: Path, *, seed: int, progress_note=print) -> None:
-    """Generate ``task_name``'s dataset at ``root`` unless one from the same seed is already there."""
-    marker = Path(root) / GENERATED_MARKER
+    """Generate ``task_name``'s dataset at ``root`` unless relnet already generated it there with ``seed``.
+
+    A folder that exists without relnet's marker (or with another seed) is never overwritten.
+    """
+    root = Path(root)
+    marker = root / GENERATED_MARKER
     wanted = {"task": task_name, "seed": seed}
-    if marker.is_file() and json.loads(marker.read_text()) == wanted:
-        return
+    if marker.is_file():
+        try:
+            found = json.loads(marker.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            found = None
+        if found == wanted:
+            return
+    if root.exists() and any(root.iterdir()):
+        raise RelnetError(
+            f"{root} exists but does not hold {task_name} data generated with seed {seed}; "
+            "pass it with --data to use it, or remove it to regenerate"
+        )
     progress_note(f"generating {task_name} (seed {seed}) into {root} ...")
-    if Path(root).exists():
-        shutil.rmtree(root)
-    get_task(task_name).generate(Path(root), seed=seed)
+    get_task(task_name).generate(root, seed=seed)
     marker.write_text(json.dumps(wanted))
 
 
@@ -219,7 +271,7 @@ def reproduce(
         task.preset(model_name, preset)  # fail on a bad name before any work
     generated = data_root is None
     if data_root is None:
-        data_root = Path("data") / task_name
+        data_root = default_data_root(task_name, seed)
         ensure_dataset(task_name, data_root, seed=seed, progress_note=note)
     out_dir = Path(results_dir) / task_name / ("" if preset == "full" else preset)
     records = []
@@ -272,7 +324,12 @@ def reproduce(
 def write_summary(task_name: str, out_dir: Path) -> str:
     """Rebuild ``out_dir/README.md`` (table beside the paper) and ``accuracy.png`` from its JSON results."""
     task = get_task(task_name)
-    records = [json.loads(path.read_text()) for path in sorted(Path(out_dir).glob("*.json"))]
+    records = []
+    for path in sorted(Path(out_dir).glob("*.json")):
+        try:
+            records.append(json.loads(path.read_text()))
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            raise RelnetError(f"{path}: not a valid results file ({error})") from None
     order = {name: index for index, name in enumerate(task.models)}
     records = sorted((r for r in records if r.get("task") == task_name), key=lambda r: order.get(r["model"], 99))
     if not records:

@@ -42,7 +42,13 @@ def read_header(path: Path) -> dict[str, Any]:
         raise RelnetError(f"{path}: not a safetensors weights file ({error})") from None
     if METADATA_KEY not in metadata:
         raise RelnetError(f"{path}: safetensors file without relnet metadata (not saved by relnet)")
-    return json.loads(metadata[METADATA_KEY])
+    try:
+        header = json.loads(metadata[METADATA_KEY])
+    except json.JSONDecodeError as error:
+        raise RelnetError(f"{path}: corrupt relnet metadata ({error})") from None
+    if not isinstance(header, dict) or not {"task", "model", "config"} <= header.keys():
+        raise RelnetError(f'{path}: relnet metadata lacks "task", "model" or "config"')
+    return header
 
 
 def load_model(path: Path, *, expect_task: str | None = None) -> tuple[dict[str, Any], nn.Module]:
@@ -51,13 +57,18 @@ def load_model(path: Path, *, expect_task: str | None = None) -> tuple[dict[str,
     if expect_task is not None and header["task"] != expect_task:
         raise RelnetError(f"{path}: weights of a {header['task']} model, but a {expect_task} model was expected")
     model = get_task(header["task"]).build_model(header["model"], header["config"])
+    load_state(path, model, header["model"])
+    return header, model.eval()
+
+
+def load_state(path: Path, model: nn.Module, model_name: str) -> None:
+    """Load the tensors of ``path`` into ``model`` (strict), with a clear error when they do not fit."""
     with safe_open(str(path), framework="pt") as handle:
         state = {name: handle.get_tensor(name) for name in handle.keys()}  # noqa: SIM118 - safe_open has no iterator
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as error:
-        raise RelnetError(f"{path}: weights do not fit model {header['model']!r}: {error}") from None
-    return header, model.eval()
+        raise RelnetError(f"{path}: weights do not fit model {model_name!r}: {error}") from None
 
 
 def _jsonable(value: Any) -> Any:

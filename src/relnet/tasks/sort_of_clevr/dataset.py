@@ -39,7 +39,7 @@ def _decode_images(split: SplitFile, root: Path) -> np.ndarray:
     return images
 
 
-def load_images(split: SplitFile, root: Path) -> np.ndarray:
+def load_images(split: SplitFile, root: Path, *, use_cache: bool = True) -> np.ndarray:
     """Images of a split, from ``<root>/cache/<split>_images.npy`` when it is current.
 
     The cache is rebuilt whenever the split file is newer than it or its shape disagrees; if the
@@ -47,7 +47,7 @@ def load_images(split: SplitFile, root: Path) -> np.ndarray:
     """
     cache = root / "cache" / f"{split.split}_images.npy"
     expected = (len(split.scenes), split.image_size, split.image_size, 3)
-    if cache.is_file() and cache.stat().st_mtime >= split.path.stat().st_mtime:
+    if use_cache and cache.is_file() and cache.stat().st_mtime >= split.path.stat().st_mtime:
         cached = np.load(cache, mmap_mode="r")
         if cached.shape == expected and cached.dtype == np.uint8:
             return np.array(cached)  # a writable in-memory copy

@@ -158,6 +158,8 @@ def read_split(root: Path, split: str) -> SplitFile:
     image_size = document.get("image_size")
     if not isinstance(image_size, int) or image_size < 8:
         raise DataFormatError(path, f'"image_size" must be an integer >= 8, got {image_size!r}')
+    if document.get("split", split) != split:
+        raise DataFormatError(path, f"holds split {document.get('split')!r}, expected {split!r}")
     raw_scenes = document.get("scenes")
     if not isinstance(raw_scenes, list) or not raw_scenes:
         raise DataFormatError(path, '"scenes" must be a non-empty list')
@@ -179,6 +181,11 @@ def _parse_scene(path: Path, index: int, raw: Any, image_size: int) -> Scene:
     if not isinstance(raw["image"], str):
         raise fail('"image" must be a path relative to the dataset folder')
     objects = []
+    for key in ("objects", "questions"):
+        if not isinstance(raw[key], list):
+            raise fail(f"\"{key}\" must be a list, got {type(raw[key]).__name__}")
+    if len(raw["objects"]) != len(COLORS):
+        raise fail(f"expected {len(COLORS)} objects (one per colour), got {len(raw['objects'])}")
     for object_index, obj in enumerate(raw["objects"]):
         where = f"{record}, object {object_index}"
         if not isinstance(obj, dict) or not {"color", "shape", "center"} <= obj.keys():
@@ -191,7 +198,7 @@ def _parse_scene(path: Path, index: int, raw: Any, image_size: int) -> Scene:
         if (
             not isinstance(center, list)
             or len(center) != 2
-            or not all(isinstance(c, (int, float)) and 0 <= c < image_size for c in center)
+            or not all(isinstance(c, (int, float)) and not isinstance(c, bool) and 0 <= c < image_size for c in center)
         ):
             raise fail(f'"center" must be [x, y] inside the {image_size}-pixel image, got {center!r}', where)
         objects.append(SceneObject(obj["color"], obj["shape"], (float(center[0]), float(center[1]))))
@@ -210,6 +217,8 @@ def _parse_scene(path: Path, index: int, raw: Any, image_size: int) -> Scene:
         if question["answer"] not in ANSWERS:
             raise fail(f"unknown answer {question['answer']!r}, expected one of {list(ANSWERS)}", where)
         parsed = Question(question["color"], question["subtype"], question["answer"])
+        if "type" in question and question["type"] != parsed.type:
+            raise fail(f"type {question['type']!r} does not match subtype {parsed.subtype!r}", where)
         if question["encoding"] != parsed.encoding():
             raise fail(
                 f"encoding {question['encoding']} does not match colour {parsed.color!r} and subtype "

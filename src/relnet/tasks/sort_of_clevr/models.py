@@ -27,7 +27,6 @@ class PixelRelationNetwork(nn.Module):
 
     def __init__(
         self,
-        image_size: int = 75,
         channels: Sequence[int] = (32, 64, 128, 256),
         g_widths: Sequence[int] = (256, 256, 256, 256),
         f_widths: Sequence[int] = (256, 256),

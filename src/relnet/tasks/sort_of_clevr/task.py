@@ -10,13 +10,13 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
-from relnet.errors import RelnetError
+from relnet.errors import DataFormatError, RelnetError
 from relnet.tasks import register
 from relnet.tasks.base import Batch, Records, Task, TrainConfig
 from relnet.tasks.sort_of_clevr import metrics
 from relnet.tasks.sort_of_clevr.dataset import load_images, load_table
 from relnet.tasks.sort_of_clevr.format import read_split
-from relnet.tasks.sort_of_clevr.generator import GeneratorConfig, generate
+from relnet.tasks.sort_of_clevr.generator import GeneratorConfig, answer_question, generate
 from relnet.tasks.sort_of_clevr.models import MODELS
 
 PIXEL_CNN = (32, 64, 128, 256)
@@ -43,7 +43,7 @@ class SortOfClevr(Task):
         parser.add_argument("--test-images", type=int, default=defaults.test_images)
         parser.add_argument("--image-size", type=int, default=defaults.image_size)
 
-    def generate(self, out: Path, *, seed: int, quick: bool = False, options: dict[str, Any] | None = None) -> dict:
+    def generate(self, out: Path, *, seed: int, options: dict[str, Any] | None = None) -> dict:
         options = {key: value for key, value in (options or {}).items() if value is not None}
         config = GeneratorConfig(**options)
         if min(config.split_sizes().values()) < 1:
@@ -59,7 +59,16 @@ class SortOfClevr(Task):
         report: dict[str, Any] = {"task": self.name, "path": str(root), "splits": {}}
         for split_name in self.splits:
             split = read_split(root, split_name)
-            load_images(split, Path(root))  # validates every image (and warms the cache)
+            load_images(split, Path(root), use_cache=False)  # decodes and checks every image, refreshes the cache
+            for index, scene in enumerate(split.scenes):
+                for number, question in enumerate(scene.questions):
+                    expected = answer_question(scene.objects, question.color, question.subtype, split.image_size)
+                    if question.answer != expected:
+                        raise DataFormatError(
+                            split.path,
+                            f"answer {question.answer!r} disagrees with the scene, which gives {expected!r}",
+                            record=f"scene {index}, question {number}",
+                        )
             questions = [q for scene in split.scenes for q in scene.questions]
             report["splits"][split_name] = {
                 "images": len(split.scenes),
@@ -72,16 +81,19 @@ class SortOfClevr(Task):
         return report
 
     def build_model(self, model_name: str, config: dict[str, Any]) -> nn.Module:
-        if model_name not in MODELS:
-            raise RelnetError(f"unknown model {model_name!r} for {self.name}; known models: {', '.join(MODELS)}")
+        self.check_model_name(model_name)
         try:
             return MODELS[model_name](**config)
         except TypeError as error:
             raise RelnetError(f"bad configuration for {self.name} model {model_name!r}: {error}") from None
 
+    def fit_config_to_data(self, model_name: str, config: dict[str, Any], root: Path, split: str) -> dict[str, Any]:
+        if model_name == "cnn-mlp":  # its MLP's input size depends on the image size
+            return {**config, "image_size": read_split(root, split).image_size}
+        return config
+
     def preset(self, model_name: str, preset: str) -> TrainConfig:
-        if model_name not in MODELS:
-            raise RelnetError(f"unknown model {model_name!r} for {self.name}; known models: {', '.join(MODELS)}")
+        self.check_model_name(model_name)
         if preset not in self.presets:
             raise RelnetError(f"unknown preset {preset!r}; choose one of {', '.join(self.presets)}")
         return _PRESETS[preset][model_name]
