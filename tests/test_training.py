@@ -70,6 +70,8 @@ def test_resumed_run_equals_uninterrupted_run(tiny_sort_of_clevr: Path, tmp_path
     for name, value in _state(whole.module).items():
         torch.testing.assert_close(_state(resumed.module)[name], value, rtol=0, atol=0, msg=name)
     assert resumed.val_metrics == whole.val_metrics
+    assert (tmp_path / "b" / "logs" / "metrics.csv").is_file()  # the interrupted run's log is kept
+    assert (tmp_path / "b" / "logs" / "resume-1" / "metrics.csv").is_file()
 
 
 def test_weights_round_trip_and_evaluation(tiny_sort_of_clevr: Path, tmp_path: Path) -> None:

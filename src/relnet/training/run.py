@@ -61,17 +61,22 @@ def build_trainer(
     progress: bool = True,
     grad_clip: float | None = None,
     extra_callbacks: list[L.Callback] | None = None,
+    resuming: bool = False,
 ) -> L.Trainer:
     """A Trainer with relnet's conventions: deterministic data order, epoch-end ``last.ckpt``, CSV and
-    TensorBoard logs in ``run_dir`` (no logs or checkpoints when ``run_dir`` is None)."""
+    TensorBoard logs in ``run_dir`` (no logs or checkpoints when ``run_dir`` is None). A resumed run
+    logs to ``logs/resume-N`` so the interrupted run's logs are kept."""
     _quiet_lightning()
     callbacks: list[L.Callback] = list(extra_callbacks or [])
     loggers: list[Any] | bool = False
     if run_dir is not None:
         callbacks.append(ModelCheckpoint(dirpath=run_dir / "checkpoints", save_last=True, save_top_k=0))
+        version = ""
+        if resuming:
+            version = f"resume-{sum(1 for p in (run_dir / 'logs').glob('resume-*')) + 1}"
         loggers = [
-            CSVLogger(run_dir, name="logs", version=""),
-            TensorBoardLogger(run_dir, name="tensorboard", version=""),
+            CSVLogger(run_dir, name="logs", version=version),
+            TensorBoardLogger(run_dir, name="tensorboard", version=version),
         ]
     try:
         return _make_trainer(hardware, precision, max_epochs, loggers, callbacks, run_dir, progress, grad_clip)
@@ -161,6 +166,7 @@ def train(
         progress=progress,
         grad_clip=config.grad_clip,
         extra_callbacks=callbacks,
+        resuming=resume,
     )
     start = time.perf_counter()
     trainer.fit(module, datamodule=datamodule, ckpt_path=str(checkpoint) if resume else None)
