@@ -172,7 +172,16 @@ def test_results_table_and_plot(capsys, tmp_path: Path) -> None:
 
 
 def test_bad_recipe_and_hardware_flags(capsys, tiny_sort_of_clevr: Path, tmp_path: Path) -> None:
-    base = ["train", "sort-of-clevr", "--model", "rn-state", "--data", str(tiny_sort_of_clevr), "--run-dir", str(tmp_path)]
+    base = [
+        "train",
+        "sort-of-clevr",
+        "--model",
+        "rn-state",
+        "--data",
+        str(tiny_sort_of_clevr),
+        "--run-dir",
+        str(tmp_path),
+    ]
     _fails_with(capsys, [*base, "--batch-size", "0"], "bad training recipe: batch sizes must be at least 1")
     _fails_with(capsys, [*base, "--epochs", "0"], "epochs must be at least 1")
     _fails_with(capsys, [*base, "--lr", "-1"], "the learning rate must be positive")
@@ -186,19 +195,24 @@ def test_generated_data_is_never_overwritten(capsys, tmp_path: Path, monkeypatch
     own = tmp_path / "data" / "sort-of-clevr"
     own.mkdir(parents=True)
     (own / "notes.txt").write_text("mine")
-    _fails_with(capsys, ["train", "sort-of-clevr", "--model", "rn-state"], "exists but does not hold sort-of-clevr data")
+    _fails_with(
+        capsys, ["train", "sort-of-clevr", "--model", "rn-state"], "exists but does not hold sort-of-clevr data"
+    )
     assert (own / "notes.txt").read_text() == "mine"
 
 
 def test_eval_refuses_data_of_another_image_size(capsys, tmp_path: Path) -> None:
     from relnet.tasks.sort_of_clevr.generator import GeneratorConfig, generate
 
-    generate(tmp_path / "big", seed=0, config=GeneratorConfig(train_images=2, val_images=1, test_images=1, image_size=96))
+    generate(
+        tmp_path / "big", seed=0, config=GeneratorConfig(train_images=2, val_images=1, test_images=1, image_size=96)
+    )
     config = {"channels": (4, 4, 4, 4), "widths": (8,), "image_size": 75}  # as `relnet train` records it
     model = get_task("sort-of-clevr").build_model("cnn-mlp", config)
     weights = save_weights(tmp_path / "mlp.safetensors", "sort-of-clevr", "cnn-mlp", config, model)
     _fails_with(
-        capsys, ["eval", "--weights", str(weights), "--data", str(tmp_path / "big")],
+        capsys,
+        ["eval", "--weights", str(weights), "--data", str(tmp_path / "big")],
         "image_size is 75 in the model but 96 in the data",
     )
 
@@ -207,5 +221,23 @@ def test_json_output_has_no_nan() -> None:
     from relnet.training.results import finite
 
     assert finite({"a": float("nan"), "b": [1.0, float("inf")], "c": "NaN stays text"}) == {
-        "a": None, "b": [1.0, None], "c": "NaN stays text",
+        "a": None,
+        "b": [1.0, None],
+        "c": "NaN stays text",
     }
+
+
+@pytest.mark.parametrize("model_name", ["rn", "rn-state", "cnn-mlp"])
+def test_show_draws_pairs(capsys, tmp_path: Path, tiny_sort_of_clevr: Path, model_name: str) -> None:
+    from tests.test_sort_of_clevr_models import SMALL
+
+    config = {**SMALL[model_name], **({"image_size": 75} if model_name == "cnn-mlp" else {})}
+    model = get_task("sort-of-clevr").build_model(model_name, config)
+    weights = save_weights(tmp_path / "w.safetensors", "sort-of-clevr", model_name, config, model)
+    out = tmp_path / "show.png"
+    argv = ["show", "--weights", str(weights), "--data", str(tiny_sort_of_clevr), "--questions", "0,15", "--out", str(out)]
+    assert main([*argv, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["questions"] == [0, 15]
+    assert out.stat().st_size > 5000
+    _fails_with(capsys, [*argv[:-4], "--questions", "0,999"], "question indices [999] are out of range")
+    _fails_with(capsys, [*argv[:-4], "--questions", "a,b"], "--questions must be comma-separated integers")

@@ -176,8 +176,14 @@ def test_inspect_rederives_every_answer(broken_copy: Path) -> None:
 
     def flip(document: dict) -> None:
         question = document["scenes"][4]["questions"][2]
-        question["answer"] = {"square": "circle", "circle": "square", "left": "right", "right": "left",
-                              "top": "bottom", "bottom": "top"}.get(question["answer"], "6" if question["answer"] != "6" else "5")
+        question["answer"] = {
+            "square": "circle",
+            "circle": "square",
+            "left": "right",
+            "right": "left",
+            "top": "bottom",
+            "bottom": "top",
+        }.get(question["answer"], "6" if question["answer"] != "6" else "5")
 
     _edit_json(broken_copy, "val", flip)
     with pytest.raises(DataFormatError, match=r"val\.json, scene 4, question 2: answer .* disagrees with the scene"):

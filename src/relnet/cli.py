@@ -154,6 +154,18 @@ def cmd_reproduce(args: argparse.Namespace) -> dict[str, Any]:
     return {"task": args.task, "preset": preset, "results": records}
 
 
+def cmd_show(args: argparse.Namespace) -> dict[str, Any]:
+    from relnet.training import module_from_weights
+
+    module = module_from_weights(Path(args.weights))
+    try:
+        indices = [int(part) for part in args.questions.split(",") if part.strip()]
+    except ValueError:
+        raise RelnetError(f"--questions must be comma-separated integers, got {args.questions!r}") from None
+    out = module.task.show(module.model_name, module.model, Path(args.data), args.split, indices, Path(args.out))
+    return {"task": module.task.name, "model": module.model_name, "out": str(out), "questions": indices}
+
+
 def cmd_results(args: argparse.Namespace) -> dict[str, Any]:
     from relnet.training.run import write_summary
 
@@ -179,6 +191,8 @@ def _text(args: argparse.Namespace, payload: dict[str, Any]) -> str:
         return f"{payload['model']} on {payload['data']} ({payload['split']}):\n{_format_metrics(payload['metrics'])}"
     if args.command == "results":
         return payload["table"]
+    if args.command == "show":
+        return f"wrote {payload['out']}"
     if args.command == "reproduce":
         from relnet.tasks import get_task
         from relnet.training.results import results_table
@@ -254,7 +268,14 @@ def build_parser() -> argparse.ArgumentParser:
     results.add_argument("task")
     results.add_argument("dir", help="e.g. results/sort-of-clevr")
 
-    for sub in (generate, inspect, train, evaluate, reproduce, results):
+    show = commands.add_parser("show", help="draw a model's answers and the object pairs that drove them")
+    show.add_argument("--weights", required=True)
+    show.add_argument("--data", required=True)
+    show.add_argument("--split", default="val")
+    show.add_argument("--questions", default="0,1,2,3,10,11,12,13", help="question indices, comma-separated")
+    show.add_argument("--out", default="show.png")
+
+    for sub in (generate, inspect, train, evaluate, reproduce, results, show):
         sub.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     return parser
 
@@ -266,6 +287,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], dict[str, Any]]] = {
     "eval": cmd_eval,
     "reproduce": cmd_reproduce,
     "results": cmd_results,
+    "show": cmd_show,
 }
 
 

@@ -101,6 +101,10 @@ class Task(ABC):
 
     presets: ClassVar[tuple[str, ...]] = ("quick", "full", "paper")
 
+    def show(self, model_name: str, model: nn.Module, root: Path, split: str, indices: list[int], out: Path) -> Path:
+        """Draw what the model does on some examples (e.g. which pairs drove each answer) into ``out``."""
+        raise RelnetError(f"`relnet show` is not available for {self.name} yet")
+
     # -- objective and metrics -------------------------------------------------------------
     def loss(self, output: torch.Tensor, batch: Batch) -> torch.Tensor:
         """Mean cross-entropy against ``batch["answer"]``."""

@@ -1,5 +1,6 @@
 """Plots and pictures (matplotlib). Used by the CLI and training, never by ``relnet.nn``."""
 
 from relnet.viz.bars import metric_bars
+from relnet.viz.pairs import draw_pairs
 
-__all__ = ["metric_bars"]
+__all__ = ["draw_pairs", "metric_bars"]

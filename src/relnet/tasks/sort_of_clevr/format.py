@@ -183,7 +183,7 @@ def _parse_scene(path: Path, index: int, raw: Any, image_size: int) -> Scene:
     objects = []
     for key in ("objects", "questions"):
         if not isinstance(raw[key], list):
-            raise fail(f"\"{key}\" must be a list, got {type(raw[key]).__name__}")
+            raise fail(f'"{key}" must be a list, got {type(raw[key]).__name__}')
     if len(raw["objects"]) != len(COLORS):
         raise fail(f"expected {len(COLORS)} objects (one per colour), got {len(raw['objects'])}")
     for object_index, obj in enumerate(raw["objects"]):

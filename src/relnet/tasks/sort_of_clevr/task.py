@@ -15,9 +15,11 @@ from relnet.tasks import register
 from relnet.tasks.base import Batch, Records, Task, TrainConfig
 from relnet.tasks.sort_of_clevr import metrics
 from relnet.tasks.sort_of_clevr.dataset import load_images, load_table
-from relnet.tasks.sort_of_clevr.format import read_split
+from relnet.tasks.sort_of_clevr.explain import explain_pairs
+from relnet.tasks.sort_of_clevr.format import ANSWERS, read_split
 from relnet.tasks.sort_of_clevr.generator import GeneratorConfig, answer_question, generate
 from relnet.tasks.sort_of_clevr.models import MODELS
+from relnet.viz import draw_pairs
 
 PIXEL_CNN = (32, 64, 128, 256)
 PAPER_G = (2000, 2000, 2000, 2000)
@@ -97,6 +99,33 @@ class SortOfClevr(Task):
         if preset not in self.presets:
             raise RelnetError(f"unknown preset {preset!r}; choose one of {', '.join(self.presets)}")
         return _PRESETS[preset][model_name]
+
+    def show(self, model_name: str, model: nn.Module, root: Path, split: str, indices: list[int], out: Path) -> Path:
+        table = load_table(root, split)
+        bad = [index for index in indices if not 0 <= index < len(table)]
+        if bad:
+            raise RelnetError(f"question indices {bad} are out of range: {split} has {len(table)} questions")
+        scenes = read_split(root, split)
+        batch = table.__getitems__(indices)
+        with torch.no_grad():
+            predictions = model.eval()(batch).argmax(-1)
+        explanation = explain_pairs(model, batch, scenes.image_size)
+        panels = []
+        for row, index in enumerate(indices):
+            scene = scenes.scenes[int(batch["image_index"][row])]
+            question = scene.questions[index % len(scene.questions)]
+            answer = ANSWERS[int(predictions[row])]
+            verdict = "right" if answer == question.answer else f"wrong, truth {question.answer}"
+            panels.append(
+                {
+                    "image": batch["image"][row].numpy(),
+                    "title": f"#{index} {question.subtype.replace('_', ' ')}: {question.color}?\n"
+                    f"{model_name} says {answer} ({verdict})",
+                    "strength": None if explanation is None else explanation.strength[row].numpy(),
+                    "positions": None if explanation is None else explanation.positions[row].numpy(),
+                }
+            )
+        return draw_pairs(panels, out)
 
     def eval_records(self, output: torch.Tensor, batch: Batch) -> Records:
         return metrics.eval_records(output, batch)

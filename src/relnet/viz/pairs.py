@@ -1,0 +1,51 @@
+"""Draw an image with the strongest object pairs of a relational model as lines between objects."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # after choosing the backend
+import numpy as np
+
+
+def draw_pairs(
+    panels: Sequence[dict],
+    path: Path,
+    *,
+    top_pairs: int = 5,
+) -> Path:
+    """One panel per entry: ``{"image": (H, W, 3) uint8, "title": str, "strength": (n, n) array or None,
+    "positions": (n, 2) array of (x, y) pixels}``; the ``top_pairs`` strongest pairs i≠j are drawn,
+    line width and opacity growing with strength."""
+    columns = min(4, len(panels))
+    rows = (len(panels) + columns - 1) // columns
+    figure, axes = plt.subplots(rows, columns, figsize=(3.2 * columns, 3.6 * rows), dpi=110, squeeze=False)
+    for axis in axes.flat:
+        axis.axis("off")
+    for axis, panel in zip(axes.flat, panels, strict=False):
+        axis.imshow(panel["image"], interpolation="nearest")
+        axis.set_title(panel["title"], fontsize=7)
+        strength = panel.get("strength")
+        if strength is None:
+            continue
+        strength = np.array(strength, dtype=float)
+        np.fill_diagonal(strength, -np.inf)
+        flat = np.argsort(strength, axis=None)[::-1][:top_pairs]
+        peak = strength.flat[flat[0]]
+        positions = np.asarray(panel["positions"])
+        for rank, index in enumerate(flat):
+            i, j = np.unravel_index(index, strength.shape)
+            weight = strength[i, j] / peak if peak > 0 else 0.0
+            (x0, y0), (x1, y1) = positions[i], positions[j]
+            axis.plot([x0, x1], [y0, y1], color="black", linewidth=0.8 + 2.5 * weight, alpha=0.3 + 0.6 * weight)
+            axis.text((x0 + x1) / 2, (y0 + y1) / 2, str(rank + 1), fontsize=6, color="purple")
+    figure.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path)
+    plt.close(figure)
+    return path
