@@ -235,7 +235,17 @@ def test_show_draws_pairs(capsys, tmp_path: Path, tiny_sort_of_clevr: Path, mode
     model = get_task("sort-of-clevr").build_model(model_name, config)
     weights = save_weights(tmp_path / "w.safetensors", "sort-of-clevr", model_name, config, model)
     out = tmp_path / "show.png"
-    argv = ["show", "--weights", str(weights), "--data", str(tiny_sort_of_clevr), "--questions", "0,15", "--out", str(out)]
+    argv = [
+        "show",
+        "--weights",
+        str(weights),
+        "--data",
+        str(tiny_sort_of_clevr),
+        "--questions",
+        "0,15",
+        "--out",
+        str(out),
+    ]
     assert main([*argv, "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["questions"] == [0, 15]
     assert out.stat().st_size > 5000
