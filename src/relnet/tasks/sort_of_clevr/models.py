@@ -33,9 +33,10 @@ class PixelRelationNetwork(nn.Module):
         f_dropout: float = 0.0,
         reduction: str = "sum",
         pair_chunk_size: int | None = None,
+        batch_norm: bool = True,
     ) -> None:
         super().__init__()
-        self.objects = ConvObjects(3, channels)
+        self.objects = ConvObjects(3, channels, batch_norm=batch_norm)
         self.relation = RelationNetwork(
             self.objects.object_dim,
             len(ANSWERS),
