@@ -134,3 +134,14 @@ def test_ddp_on_two_cpu_processes(tiny_sort_of_clevr: Path, tmp_path: Path) -> N
     payload = json.loads(lines[0])
     assert 0.0 <= payload["val_metrics"]["accuracy"] <= 1.0
     assert (tmp_path / "model.safetensors").is_file()
+
+
+def test_pixel_rn_trains_with_recalibrated_batch_norm(tiny_sort_of_clevr: Path, tmp_path: Path) -> None:
+    config = TINY_STATE_RN.with_overrides(
+        epochs=1, precision="bf16-mixed", model={"channels": (8, 8, 8, 8), "g_widths": (16, 16), "f_widths": (16,)}
+    )
+    outcome = train("sort-of-clevr", "rn", tiny_sort_of_clevr, config, run_dir=tmp_path, seed=0, progress=False)
+    norm = outcome.module.model.objects.cnn[1]
+    # 480 training questions = 15 batches of 32, all used for the exact statistics.
+    assert int(norm.num_batches_tracked) == 15
+    assert 0.0 <= outcome.val_metrics["accuracy"] <= 1.0

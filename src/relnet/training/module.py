@@ -12,6 +12,7 @@ import torch.distributed as dist
 
 from relnet.tasks import TrainConfig, get_task
 from relnet.tasks.base import Batch, Records
+from relnet.training.batchnorm import batch_norm_layers, recalibrate_batch_norm
 
 
 class RelnetModule(L.LightningModule):
@@ -75,6 +76,26 @@ class RelnetModule(L.LightningModule):
 
     def test_step(self, batch: Batch, batch_index: int) -> None:
         self._evaluate_batch("test", batch)
+
+    def on_validation_epoch_start(self) -> None:
+        if self.trainer.state.fn == "fit":
+            self._recalibrate_batch_norm()
+
+    def _recalibrate_batch_norm(self, batches: int = 32) -> None:
+        """Exact batch-norm statistics over fixed training batches (same on every rank) before eval."""
+        if not batch_norm_layers(self.model):
+            return
+        dataset = self.trainer.datamodule.dataset("train")
+        order = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(self.seed))
+        size = self.config.batch_size
+        chunks = [order[start : start + size].tolist() for start in range(0, min(len(order), batches * size), size)]
+
+        def forward(indices: list[int]) -> None:
+            batch = {name: value.to(self.device) for name, value in dataset.__getitems__(indices).items()}
+            with self.trainer.precision_plugin.forward_context():
+                self.model(batch)
+
+        recalibrate_batch_norm(self.model, chunks, forward)
 
     def on_validation_epoch_end(self) -> None:
         self._log_split_metrics("val")
