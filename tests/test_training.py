@@ -145,3 +145,9 @@ def test_pixel_rn_trains_with_recalibrated_batch_norm(tiny_sort_of_clevr: Path, 
     # 480 training questions = 15 batches of 32, all used for the exact statistics.
     assert int(norm.num_batches_tracked) == 15
     assert 0.0 <= outcome.val_metrics["accuracy"] <= 1.0
+    # Evaluating saved weights with freshly recomputed statistics gives the same statistics.
+    rebuilt = module_from_weights(outcome.weights)
+    rebuilt.model.objects.cnn[1].reset_running_stats()
+    metrics = evaluate(rebuilt, tiny_sort_of_clevr, "val", progress=False, recalibrate_batch_norm=True)
+    torch.testing.assert_close(rebuilt.model.objects.cnn[1].running_mean, norm.running_mean)
+    assert metrics == pytest.approx(outcome.val_metrics)

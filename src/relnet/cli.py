@@ -121,6 +121,7 @@ def cmd_eval(args: argparse.Namespace) -> dict[str, Any]:
         hardware=_hardware(args),
         precision=args.precision,
         progress=not args.no_progress,
+        recalibrate_batch_norm=args.recalibrate_bn,
     )
     return {
         "task": module.task.name,
@@ -250,6 +251,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--data", required=True)
     evaluate.add_argument("--split", default="test")
     evaluate.add_argument("--precision", help="default: the recipe's (bf16-mixed)")
+    evaluate.add_argument(
+        "--recalibrate-bn", action="store_true", help="recompute batch-norm statistics on DATA's train split first"
+    )
     _add_hardware(evaluate)
 
     reproduce = commands.add_parser("reproduce", help="generate, train, evaluate and write results/")

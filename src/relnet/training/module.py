@@ -79,13 +79,12 @@ class RelnetModule(L.LightningModule):
 
     def on_validation_epoch_start(self) -> None:
         if self.trainer.state.fn == "fit":
-            self._recalibrate_batch_norm()
+            self.recalibrate_batch_norm(self.trainer.datamodule.dataset("train"))
 
-    def _recalibrate_batch_norm(self, batches: int = 32) -> None:
-        """Exact batch-norm statistics over fixed training batches (same on every rank) before eval."""
+    def recalibrate_batch_norm(self, dataset: Any, batches: int = 32) -> None:
+        """Exact batch-norm statistics over fixed batches of ``dataset`` (the same on every rank)."""
         if not batch_norm_layers(self.model):
             return
-        dataset = self.trainer.datamodule.dataset("train")
         order = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(self.seed))
         size = self.config.batch_size
         chunks = [order[start : start + size].tolist() for start in range(0, min(len(order), batches * size), size)]

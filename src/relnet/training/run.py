@@ -185,8 +185,12 @@ def evaluate(
     hardware: Hardware | None = None,
     precision: str | None = None,
     progress: bool = True,
+    recalibrate_batch_norm: bool = False,
 ) -> dict[str, float]:
-    """The task's metrics for ``module`` on one split of ``data_root``."""
+    """The task's metrics for ``module`` on one split of ``data_root``.
+
+    With ``recalibrate_batch_norm``, batch-norm statistics are first recomputed on the dataset's
+    training split (for weights saved without exact statistics)."""
     task = module.task
     if split not in task.splits:
         raise RelnetError(f"unknown split {split!r} for {task.name}; choose one of {', '.join(task.splits)}")
@@ -210,6 +214,9 @@ def evaluate(
     trainer = build_trainer(
         hardware=hardware or Hardware(), precision=precision or module.config.precision, run_dir=None, progress=progress
     )
+    if recalibrate_batch_norm:
+        module.trainer = trainer  # the precision plugin's autocast context comes from the trainer
+        module.recalibrate_batch_norm(datamodule.dataset("train"))
     trainer.test(module, datamodule=datamodule, verbose=False)
     return module.last_metrics["test"]
 
