@@ -84,7 +84,7 @@ def test_weights_round_trip_and_evaluation(tiny_sort_of_clevr: Path, tmp_path: P
     for name, value in outcome.module.model.state_dict().items():
         torch.testing.assert_close(rebuilt.model.state_dict()[name], value)
     metrics = evaluate(rebuilt, tiny_sort_of_clevr, "val", precision="32-true", progress=False)
-    assert metrics == pytest.approx(outcome.val_metrics)
+    assert metrics == pytest.approx(outcome.val_metrics, abs=0.02)  # bf16: an answer may flip
     assert set(metrics) >= {"relational", "non_relational", "closest_to", "furthest_from", "count", "query_shape"}
 
 
@@ -149,5 +149,5 @@ def test_pixel_rn_trains_with_recalibrated_batch_norm(tiny_sort_of_clevr: Path, 
     rebuilt = module_from_weights(outcome.weights)
     rebuilt.model.objects.cnn[1].reset_running_stats()
     metrics = evaluate(rebuilt, tiny_sort_of_clevr, "val", progress=False, recalibrate_batch_norm=True)
-    torch.testing.assert_close(rebuilt.model.objects.cnn[1].running_mean, norm.running_mean)
-    assert metrics == pytest.approx(outcome.val_metrics)
+    torch.testing.assert_close(rebuilt.model.objects.cnn[1].running_mean, norm.running_mean, atol=1e-4, rtol=1e-3)
+    assert metrics == pytest.approx(outcome.val_metrics, abs=0.02)  # bf16: an answer may flip
