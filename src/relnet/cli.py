@@ -167,6 +167,12 @@ def cmd_show(args: argparse.Namespace) -> dict[str, Any]:
     return {"task": module.task.name, "model": module.model_name, "out": str(out), "questions": indices}
 
 
+def cmd_bench(args: argparse.Namespace) -> dict[str, Any]:
+    from relnet.bench import run_bench
+
+    return run_bench(args.what, quick=args.quick, note=note)
+
+
 def cmd_results(args: argparse.Namespace) -> dict[str, Any]:
     from relnet.training.run import write_summary
 
@@ -194,6 +200,8 @@ def _text(args: argparse.Namespace, payload: dict[str, Any]) -> str:
         return payload["table"]
     if args.command == "show":
         return f"wrote {payload['out']}"
+    if "text" in payload:  # bench and the tasks' own verbs format themselves
+        return str(payload.pop("text"))
     if args.command == "reproduce":
         from relnet.tasks import get_task
         from relnet.training.results import results_table
@@ -279,9 +287,35 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("--questions", default="0,1,2,3,10,11,12,13", help="question indices, comma-separated")
     show.add_argument("--out", default="show.png")
 
-    for sub in (generate, inspect, train, evaluate, reproduce, results, show):
-        sub.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    bench = commands.add_parser("bench", help="side-by-side speed and memory of relnet's kernels vs naive ones")
+    bench.add_argument("what", help="what to benchmark: " + ", ".join(_bench_names()))
+    bench.add_argument("--quick", action="store_true", help="fewer repeats and smaller sizes (seconds)")
+
+    subs = [generate, inspect, train, evaluate, reproduce, results, show, bench]
+    for verb, (sub, handler) in _task_commands(commands).items():
+        COMMANDS[verb] = handler
+        subs.append(sub)
+    for sub in subs:
+        if not any(action.dest == "json" for action in sub._actions):
+            sub.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     return parser
+
+
+def _bench_names() -> list[str]:
+    from relnet.bench import bench_names
+
+    return bench_names()
+
+
+def _task_commands(commands: argparse._SubParsersAction) -> dict[str, tuple[argparse.ArgumentParser, Any]]:
+    """Every task's own verbs (``relnet solve``, ``relnet clevr``, ...) with their parsers."""
+    from relnet.tasks import get_task, task_names
+
+    found: dict[str, tuple[argparse.ArgumentParser, Any]] = {}
+    for name in task_names():
+        for verb, handler in get_task(name).add_commands(commands).items():
+            found[verb] = (commands.choices[verb], handler)
+    return found
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], dict[str, Any]]] = {
@@ -292,6 +326,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], dict[str, Any]]] = {
     "reproduce": cmd_reproduce,
     "results": cmd_results,
     "show": cmd_show,
+    "bench": cmd_bench,
 }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, ClassVar
@@ -17,6 +18,7 @@ from relnet.data.tables import Batch
 from relnet.errors import RelnetError
 
 Records = dict[str, torch.Tensor]
+CommandHandler = Callable[[argparse.Namespace], dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -100,6 +102,12 @@ class Task(ABC):
         """The training recipe ``preset`` (``quick``, ``full`` or ``paper``) for ``model_name``."""
 
     presets: ClassVar[tuple[str, ...]] = ("quick", "full", "paper")
+
+    def add_commands(self, commands: argparse._SubParsersAction) -> dict[str, CommandHandler]:
+        """Task-specific top-level verbs (``relnet solve``, ``relnet clevr ...``): add their parsers to
+        ``commands`` and return ``{verb: handler}``. A handler takes the parsed arguments and returns a
+        JSON-able payload; its ``"text"`` entry, if any, is what is printed without ``--json``."""
+        return {}
 
     def show(self, model_name: str, model: nn.Module, root: Path, split: str, indices: list[int], out: Path) -> Path:
         """Draw what the model does on some examples (e.g. which pairs drove each answer) into ``out``."""
