@@ -254,7 +254,8 @@ class _Graph:
         if node_mask is not None:
             if node_mask.shape != (batch, n) or node_mask.dtype != torch.bool:
                 raise ValueError(
-                    f"node_mask must be a bool tensor of shape ({batch}, {n}), got {node_mask.dtype} {tuple(node_mask.shape)}"
+                    f"node_mask must be a bool tensor of shape ({batch}, {n}), "
+                    f"got {node_mask.dtype} {tuple(node_mask.shape)}"
                 )
             edge_weight = (node_mask[:, edges[0]] & node_mask[:, edges[1]]).reshape(-1).float()
             in_degree = torch.zeros(batch * n, device=device).index_add_(0, receivers, edge_weight)
