@@ -2,17 +2,21 @@
 
 from relnet.nn.baselines import ConvMLP
 from relnet.nn.mlp import MLP
+from relnet.nn.mlrn import MultiLayerRelationNetwork
 from relnet.nn.objects import ConvObjects, ObjectRows, conv_stack, coordinate_grid, pad_objects
 from relnet.nn.relation import RelationNetwork
 from relnet.nn.rrn import RecurrentRelationalNetwork
+from relnet.nn.text import SequenceEncoder
 
 __all__ = [
     "MLP",
     "ConvMLP",
     "ConvObjects",
+    "MultiLayerRelationNetwork",
     "ObjectRows",
     "RecurrentRelationalNetwork",
     "RelationNetwork",
+    "SequenceEncoder",
     "conv_stack",
     "coordinate_grid",
     "pad_objects",

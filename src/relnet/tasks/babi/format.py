@@ -1,0 +1,267 @@
+"""The bAbI v1.2 text format and folder layout: read, validate, write.
+
+A task file holds stories, one line each statement or question::
+
+    1 Mary moved to the bathroom.
+    2 John went to the hallway.
+    3 Where is Mary? <TAB>bathroom<TAB>1
+
+Line IDs start at 1 and go up by one; an ID of 1 starts a new story. A question line carries the
+answer (comma-joined for lists and paths: ``football,milk``, ``s,e``) and the space-separated IDs of
+the supporting lines, which must be earlier lines of the same story.
+
+Layouts of the v1.2 archive (``tasks_1-20_v1-2/``):
+
+* ``en/``, ``en-10k/``: ``qaN_<name>_train.txt`` and ``qaN_<name>_test.txt``;
+* ``en-valid/``, ``en-valid-10k/``: ``qaN_train.txt``, ``qaN_valid.txt``, ``qaN_test.txt`` (the
+  train file split 90/10).
+
+Text is kept byte for byte (including the space some tasks leave before the TAB), so
+``write_task_file(read_task_file(p))`` reproduces ``p`` exactly.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from relnet.errors import DataFormatError
+
+TASK_NAMES: dict[int, str] = {
+    1: "single-supporting-fact",
+    2: "two-supporting-facts",
+    3: "three-supporting-facts",
+    4: "two-arg-relations",
+    5: "three-arg-relations",
+    6: "yes-no-questions",
+    7: "counting",
+    8: "lists-sets",
+    9: "simple-negation",
+    10: "indefinite-knowledge",
+    11: "basic-coreference",
+    12: "conjunction",
+    13: "compound-coreference",
+    14: "time-reasoning",
+    15: "basic-deduction",
+    16: "basic-induction",
+    17: "positional-reasoning",
+    18: "size-reasoning",
+    19: "path-finding",
+    20: "agents-motivations",
+}
+#: Sub-folders of the v1.2 archive, most preferred first (the 10k joint benchmark with its own valid split).
+LAYOUTS = ("en-valid-10k", "en-10k", "en-valid", "en")
+#: relnet's split names → the file suffixes that hold them.
+FILE_SPLITS = {"train": "train", "val": "valid", "test": "test"}
+VALID_FRACTION = 0.1
+
+_FILE_PATTERN = re.compile(r"^qa(\d+)_(?:([a-z-]+)_)?(train|valid|test)\.txt$")
+
+
+@dataclass(frozen=True)
+class Line:
+    """One line of a story: a statement, or a question with its answer and supporting line IDs."""
+
+    id: int
+    text: str
+    answer: str | None = None
+    supports: tuple[int, ...] = ()
+
+    @property
+    def is_question(self) -> bool:
+        return self.answer is not None
+
+    def render(self) -> str:
+        if self.answer is None:
+            return f"{self.id} {self.text}"
+        return f"{self.id} {self.text}\t{self.answer}\t{' '.join(map(str, self.supports))}"
+
+
+Story = tuple[Line, ...]
+
+
+def task_file_name(task: int, split: str, *, with_name: bool) -> str:
+    """``qa1_single-supporting-fact_train.txt`` (``en/`` layouts) or ``qa1_train.txt`` (``en-valid/``)."""
+    if task not in TASK_NAMES:
+        raise ValueError(f"bAbI tasks are numbered 1-20, not {task}")
+    stem = f"qa{task}_{TASK_NAMES[task]}" if with_name else f"qa{task}"
+    return f"{stem}_{split}.txt"
+
+
+# ---------------------------------------------------------------------------- reading
+def parse_lines(path: Path, text: str) -> list[Story]:
+    """Parse the text of one task file into stories; :class:`DataFormatError` names file and line."""
+    stories: list[Story] = []
+    current: list[Line] = []
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()  # the final newline
+    for number, raw in enumerate(lines, start=1):
+        where = f"line {number}"
+        raw = raw.removesuffix("\r")
+        if not raw.strip():
+            raise DataFormatError(
+                path, "empty line (expected 'ID text' or 'ID question<TAB>answer<TAB>ids')", record=where
+            )
+        head, space, rest = raw.partition(" ")
+        if not space or not head.isdigit() or not rest.strip():
+            raise DataFormatError(
+                path, f"expected 'ID text' with a positive integer ID, got {raw[:60]!r}", record=where
+            )
+        line_id = int(head)
+        if line_id == 1:
+            if current:
+                stories.append(tuple(current))
+            current = []
+        elif line_id != len(current) + 1:
+            expected = len(current) + 1
+            raise DataFormatError(
+                path,
+                f"line ID {line_id} breaks the sequence: expected {expected} (or 1 to start a new story)",
+                record=where,
+            )
+        current.append(_parse_body(path, where, line_id, rest))
+    if current:
+        stories.append(tuple(current))
+    if not stories:
+        raise DataFormatError(path, "no stories in the file")
+    return stories
+
+
+def _parse_body(path: Path, where: str, line_id: int, rest: str) -> Line:
+    if "\t" not in rest:
+        return Line(line_id, rest)
+    fields = rest.split("\t")
+    if len(fields) != 3:
+        raise DataFormatError(
+            path,
+            f"a question line needs 3 TAB-separated fields (question, answer, ids), got {len(fields)}",
+            record=where,
+        )
+    question, answer, ids = fields
+    if not question.strip():
+        raise DataFormatError(path, "empty question", record=where)
+    if not answer or answer != answer.strip() or " " in answer:
+        raise DataFormatError(path, f"bad answer {answer!r} (one token, or tokens joined by commas)", record=where)
+    supports = []
+    for token in ids.split():
+        if not token.isdigit():
+            raise DataFormatError(path, f"supporting fact ID {token!r} is not a positive integer", record=where)
+        support = int(token)
+        if not 1 <= support < line_id:
+            raise DataFormatError(
+                path,
+                f"supporting fact ID {support} is not an earlier line of this story (1-{line_id - 1})",
+                record=where,
+            )
+        supports.append(support)
+    return Line(line_id, question, answer, tuple(supports))
+
+
+def read_task_file(path: Path) -> list[Story]:
+    """Read and validate one ``qaN_*.txt`` file."""
+    path = Path(path)
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise DataFormatError(path, "file not found") from None
+    except UnicodeDecodeError as error:
+        raise DataFormatError(path, f"not UTF-8 text ({error})") from None
+    return parse_lines(path, text)
+
+
+def write_task_file(path: Path, stories: list[Story]) -> Path:
+    """Write stories in the v1.2 format (``\\n`` line ends, a final newline)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = "".join(line.render() + "\n" for story in stories for line in story)
+    path.write_bytes(text.encode("utf-8"))
+    return path
+
+
+# ---------------------------------------------------------------------------- layout
+@dataclass(frozen=True)
+class TaskFiles:
+    """The files of one task in one data folder; ``valid`` is None where the layout has none."""
+
+    task: int
+    train: Path | None
+    valid: Path | None
+    test: Path | None
+
+
+def resolve_data_dir(root: Path) -> Path:
+    """The folder holding the ``qaN_*.txt`` files: ``root`` itself, or its preferred v1.2 sub-folder.
+
+    ``root`` may be a layout folder (``en-10k/``), the archive folder (``tasks_1-20_v1-2/``) or a
+    folder that contains the archive folder.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise DataFormatError(root, "not a folder (expected a bAbI folder such as tasks_1-20_v1-2/en-10k)")
+    if any(_FILE_PATTERN.match(path.name) for path in root.iterdir()):
+        return root
+    for base in (root, root / "tasks_1-20_v1-2"):
+        for layout in LAYOUTS:
+            candidate = base / layout
+            if candidate.is_dir() and any(_FILE_PATTERN.match(path.name) for path in candidate.iterdir()):
+                return candidate
+    raise DataFormatError(
+        root, f"no bAbI task files (qaN_*_train.txt / qaN_*_test.txt) here or in {', '.join(LAYOUTS)}"
+    )
+
+
+def task_files(data_dir: Path) -> list[TaskFiles]:
+    """Every task found in ``data_dir`` (a layout folder), in task order."""
+    found: dict[int, dict[str, Path]] = {}
+    for path in sorted(Path(data_dir).iterdir()):
+        match = _FILE_PATTERN.match(path.name)
+        if not match:
+            continue  # README, out.txt and the like
+        task, name, split = int(match.group(1)), match.group(2), match.group(3)
+        if task not in TASK_NAMES:
+            raise DataFormatError(path, f"task number {task} is outside 1-20")
+        if name is not None and name != TASK_NAMES[task]:
+            raise DataFormatError(path, f"task {task} is called {TASK_NAMES[task]!r}, not {name!r}")
+        if split in found.setdefault(task, {}):
+            raise DataFormatError(path, f"a second {split} file for task {task} (also {found[task][split].name})")
+        found[task][split] = path
+    return [
+        TaskFiles(task, files.get("train"), files.get("valid"), files.get("test"))
+        for task, files in sorted(found.items())
+    ]
+
+
+def split_valid(stories: list[Story]) -> tuple[list[Story], list[Story]]:
+    """The v1.2 ``en-valid`` rule relnet uses where a layout has no valid file: last 10% of stories."""
+    count = max(1, round(len(stories) * VALID_FRACTION)) if len(stories) > 1 else 0
+    return stories[: len(stories) - count], stories[len(stories) - count :]
+
+
+def read_split(root: Path, split: str) -> dict[int, list[Story]]:
+    """``{task: stories}`` of one split (``train``, ``val`` or ``test``) of a bAbI folder.
+
+    Without ``qaN_valid.txt`` files (``en/``, ``en-10k/``), ``val`` is the last 10% of each train
+    file's stories and ``train`` the rest.
+    """
+    if split not in FILE_SPLITS:
+        raise ValueError(f"unknown split {split!r}; choose one of {', '.join(FILE_SPLITS)}")
+    data_dir = resolve_data_dir(root)
+    result: dict[int, list[Story]] = {}
+    for files in task_files(data_dir):
+        if split == "test":
+            path = files.test
+        elif files.valid is not None:
+            path = files.train if split == "train" else files.valid
+        else:
+            path = files.train
+        if path is None:
+            raise DataFormatError(data_dir, f"task {files.task} has no {FILE_SPLITS[split]} file")
+        stories = read_task_file(path)
+        if split != "test" and files.valid is None:
+            stories = split_valid(stories)[0 if split == "train" else 1]
+        result[files.task] = stories
+    if not result:
+        raise DataFormatError(data_dir, "no bAbI task files found")
+    return result

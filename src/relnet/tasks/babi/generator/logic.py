@@ -1,0 +1,150 @@
+"""Tasks of rules and properties: 15 (deduction), 16 (induction), 18 (sizes) and 20 (motivations)."""
+
+from __future__ import annotations
+
+import random
+from collections import deque
+
+from relnet.tasks.babi.format import Story
+from relnet.tasks.babi.generator.story import MOVE_VERBS, StoryBuilder, pick
+
+SPECIES = {"mouse": "Mice", "cat": "Cats", "sheep": "Sheep", "wolf": "Wolves"}  # singular → plural
+TASK15_NAMES = ("Gertrude", "Winona", "Emily", "Jessica")
+
+
+def task15(rng: random.Random) -> Story:
+    story = StoryBuilder(space_before_tab=False)
+    kinds = list(SPECIES)
+    fears = {kind: pick(rng, [k for k in kinds if k != kind]) for kind in kinds}
+    kind_of = {name: pick(rng, kinds) for name in TASK15_NAMES}
+    statements = [("fear", kind) for kind in kinds] + [("is", name) for name in TASK15_NAMES]
+    rng.shuffle(statements)
+    fear_line: dict[str, int] = {}
+    is_line: dict[str, int] = {}
+    for what, key in statements:
+        if what == "fear":
+            fear_line[key] = story.say(f"{SPECIES[key]} are afraid of {SPECIES[fears[key]].lower()}.")
+        else:
+            is_line[key] = story.say(f"{key} is a {kind_of[key]}.")
+    for _ in range(4):
+        name = pick(rng, TASK15_NAMES)
+        kind = kind_of[name]
+        story.ask(f"What is {name.lower()} afraid of?", fears[kind], [is_line[name], fear_line[kind]])
+    return story.story()
+
+
+TASK16_NAMES = ("Lily", "Bernhard", "Brian", "Julius", "Greg")
+ANIMALS16 = ("frog", "lion", "swan", "rhino")
+COLORS16 = ("green", "white", "yellow", "gray")
+
+
+def task16(rng: random.Random) -> Story:
+    story = StoryBuilder(space_before_tab=False)
+    color_of = {animal: pick(rng, COLORS16) for animal in ANIMALS16}
+    names = list(TASK16_NAMES)
+    rng.shuffle(names)
+    known, asked_name = names[:4], names[4]
+    animal_of = {name: pick(rng, ANIMALS16) for name in known}
+    pending: list[str] = []  # colour statements held back, told after the other facts
+    type_line: dict[str, int] = {}
+    color_line: dict[str, int] = {}
+    for name in known:
+        type_line[name] = story.say(f"{name} is a {animal_of[name]}.")
+        if rng.random() < 0.25:
+            pending.append(name)
+        else:
+            color_line[name] = story.say(f"{name} is {color_of[animal_of[name]]}.")
+    for name in pending:
+        color_line[name] = story.say(f"{name} is {color_of[animal_of[name]]}.")
+    example = pick(rng, known)
+    animal = animal_of[example]
+    witness = [name for name in known if animal_of[name] == animal][-1]
+    asked_line = story.say(f"{asked_name} is a {animal}.")
+    story.ask(f"What color is {asked_name}?", color_of[animal], [asked_line, type_line[witness], color_line[witness]])
+    return story.story()
+
+
+TASK18_THINGS = ("box", "box of chocolates", "chest", "chocolate", "container", "suitcase")
+
+
+def task18(rng: random.Random) -> Story:
+    story = StoryBuilder(space_before_tab=False)
+    things = rng.sample(TASK18_THINGS, rng.randint(4, 6))
+    size = {thing: rank for rank, thing in enumerate(things)}  # a random order of sizes
+    pairs = [(a, b) for a in things for b in things if size[a] < size[b]]  # (smaller, bigger)
+    for _ in range(50):  # five facts from which some size follows in two steps, never stated itself
+        chosen = rng.sample(pairs, 5)
+        two_steps = [
+            (small, big, (first + 1, second + 1))  # the facts are lines 1-5
+            for first, (small, middle) in enumerate(chosen)
+            for second, (middle_again, big) in enumerate(chosen)
+            if middle == middle_again and (small, big) not in chosen
+        ]
+        if two_steps:
+            break
+    stated: dict[tuple[str, str], int] = {}
+    for smaller, bigger in chosen:
+        if rng.random() < 0.5:
+            line = story.say(f"The {smaller} fits inside the {bigger}.")
+        else:
+            line = story.say(f"The {bigger} is bigger than the {smaller}.")
+        stated[(smaller, bigger)] = line
+    direct = [(small, big, (line,)) for (small, big), line in stated.items()]
+    candidates = two_steps or direct
+    for _ in range(5):
+        small, big, lines = pick(rng, candidates)
+        small_first = rng.random() < 0.5
+        if rng.random() < 0.5:
+            # "Does x fit in y?" is true when x is the smaller one.
+            x, y = (small, big) if small_first else (big, small)
+            question, answer = f"Does the {x} fit in the {y}?", "yes" if small_first else "no"
+        else:
+            x, y = (big, small) if small_first else (small, big)
+            question, answer = f"Is the {x} bigger than the {y}?", "yes" if small_first else "no"
+        supports = list(lines) if answer == "no" else list(reversed(lines))
+        story.ask(question, answer, supports)
+    return story.story()
+
+
+MOTIVES = {"hungry": ("kitchen", "apple"), "thirsty": ("kitchen", "milk"), "tired": ("bedroom", "pajamas"),
+           "bored": ("garden", "football")}  # fmt: skip
+TASK20_NAMES = ("Sumit", "Yann", "Jason", "Antoine")
+TASK20_GET = ("got", "grabbed", "took")
+
+
+def task20(rng: random.Random) -> Story:
+    story = StoryBuilder(space_before_tab=False)
+    names = list(TASK20_NAMES)
+    rng.shuffle(names)
+    stage = {name: 0 for name in names}
+    motive: dict[str, tuple[str, int]] = {}
+    active: deque[str] = deque()
+    waiting = deque(names)
+    statements = rng.randint(8, 12)
+    while story.statements < statements and (active or waiting):
+        if waiting and (not active or rng.random() < 0.35):
+            active.append(waiting.popleft())
+        name = active[rng.randrange(len(active))]
+        low = name.lower()
+        if stage[name] == 0:
+            feeling = pick(rng, list(MOTIVES))
+            motive[name] = (feeling, story.say(f"{name} is {feeling}."))
+            if rng.random() < 0.9:
+                story.ask(f"Where will {low} go?", MOTIVES[feeling][0], [motive[name][1]])
+        else:
+            feeling, line = motive[name]
+            place, item = MOTIVES[feeling]
+            if stage[name] == 1:
+                story.say(f"{name} {pick(rng, MOVE_VERBS)} to the {place}.")
+                if rng.random() < 0.9:
+                    story.ask(f"Why did {low} go to the {place}?", feeling, [line])
+            else:
+                story.say(f"{name} {pick(rng, TASK20_GET)} the {item} there.")
+                if rng.random() < 0.9:
+                    story.ask(f"Why did {low} get the {item}?", feeling, [line])
+                active.remove(name)
+        stage[name] += 1
+    if story.questions == 0:  # every story asks at least once
+        name, (feeling, line) = next(iter(motive.items()))
+        story.ask(f"Where will {name.lower()} go?", MOTIVES[feeling][0], [line])
+    return story.story()
