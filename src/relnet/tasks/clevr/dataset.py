@@ -1,0 +1,110 @@
+"""CLEVR files -> tensors: tokenised questions, answer indices, cached uint8 images, state descriptions."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from relnet.data import TensorTable
+from relnet.errors import DataFormatError
+from relnet.tasks.clevr.cache import load_images
+from relnet.tasks.clevr.format import find_splits, questions_path, read_questions, read_scenes, scenes_path
+from relnet.tasks.clevr.stats import question_type
+from relnet.tasks.clevr.vocab import ANSWERS, ATTRIBUTES, QUESTION_TYPES, answer_text
+
+PAD, UNKNOWN = "<pad>", "<unk>"
+IGNORE = -100  # answer index of questions without an answer (cross-entropy skips them)
+MAX_OBJECTS = 10
+#: State-description row: x, y, z, cos and sin of the rotation, then one-hot size, colour, material, shape.
+STATE_FEATURES = 5 + sum(len(values) for values in ATTRIBUTES.values())
+_TOKEN = re.compile(r"[a-z0-9]+|[^\sa-z0-9]")
+
+
+def tokenize(text: str) -> list[str]:
+    """Lower-case words and punctuation marks: 'Is it red?' -> ['is', 'it', 'red', '?']."""
+    return _TOKEN.findall(text.lower())
+
+
+def vocabulary(root: Path) -> list[str]:
+    """Question tokens of the folder's first split (train, when present), stored in ``cache/vocab.json``."""
+    root = Path(root)
+    path = root / "cache" / "vocab.json"
+    if path.is_file():
+        return json.loads(path.read_text())
+    splits = [s for s in find_splits(root) if questions_path(root, s).is_file()]
+    if not splits:
+        raise DataFormatError(root, "no questions file to build a vocabulary from")
+    questions = read_questions(questions_path(root, splits[0])).questions
+    words = sorted({token for q in questions for token in tokenize(q["question"])})
+    tokens = [PAD, UNKNOWN, *words]
+    try:
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(json.dumps(tokens))
+    except OSError:
+        pass
+    return tokens
+
+
+def state_rows(scenes: list[dict]) -> tuple[np.ndarray, np.ndarray]:
+    """``(S, 10, STATE_FEATURES)`` float32 object rows and ``(S, 10)`` bool masks of real objects."""
+    rows = np.zeros((len(scenes), MAX_OBJECTS, STATE_FEATURES), dtype=np.float32)
+    mask = np.zeros((len(scenes), MAX_OBJECTS), dtype=bool)
+    for s, scene in enumerate(scenes):
+        for o, obj in enumerate(scene["objects"][:MAX_OBJECTS]):
+            angle = np.radians(obj["rotation"])
+            row = [*(c / 3.0 for c in obj["3d_coords"]), np.cos(angle), np.sin(angle)]
+            for attribute, values in ATTRIBUTES.items():
+                row += [float(obj[attribute] == value) for value in values]
+            rows[s, o] = row
+            mask[s, o] = True
+    return rows, mask
+
+
+def load_table(root: Path, split: str, *, image_size: tuple[int, int] = (128, 128)) -> TensorTable:
+    """One split as a :class:`TensorTable`, one row per question.
+
+    Batch keys: ``question`` ``(B, L)`` long token ids (0 pads), ``question_length`` ``(B,)``, ``answer``
+    ``(B,)`` index into :data:`ANSWERS` (``-100`` when the file has none), ``question_type`` ``(B,)``
+    index into :data:`QUESTION_TYPES` (-1: none), ``family`` ``(B,)``, ``image_index`` ``(B,)``, ``image``
+    ``(B, H, W, 3)`` uint8 from the cache, and, when the split has scenes, ``state`` ``(B, 10, F)`` and
+    ``state_mask`` ``(B, 10)``.
+    """
+    root = Path(root)
+    scenes = read_scenes(scenes_path(root, split), split) if scenes_path(root, split).is_file() else None
+    questions = read_questions(questions_path(root, split), scenes, split).questions
+    tokens = {token: number for number, token in enumerate(vocabulary(root))}
+    width, height = image_size
+    indices, images = load_images(
+        root, split, width, height, [s["image_index"] for s in scenes.scenes] if scenes else None
+    )
+    row_of = {index: row for row, index in enumerate(indices)}
+    encoded = [[tokens.get(t, 1) for t in tokenize(q["question"])] for q in questions]
+    length = max((len(e) for e in encoded), default=1)
+    question = torch.zeros((len(questions), length), dtype=torch.long)
+    for number, ids in enumerate(encoded):
+        question[number, : len(ids)] = torch.tensor(ids, dtype=torch.long)
+    types = list(QUESTION_TYPES)
+    for q in questions:
+        if q["image_index"] not in row_of:
+            raise DataFormatError(questions_path(root, split), f"image_index {q['image_index']} has no image")
+    columns = {
+        "question": question,
+        "question_length": torch.tensor([len(e) for e in encoded], dtype=torch.long),
+        "answer": torch.tensor(
+            [ANSWERS.index(answer_text(q["answer"])) if "answer" in q else IGNORE for q in questions]
+        ),
+        "question_type": torch.tensor([types.index(t) if (t := question_type(q)) in types else -1 for q in questions]),
+        "family": torch.tensor([int(q.get("question_family_index", -1)) for q in questions]),
+        "image_index": torch.tensor([row_of[q["image_index"]] for q in questions], dtype=torch.long),
+    }
+    lookups = {"image": ("image_index", torch.from_numpy(np.array(images)))}
+    if scenes is not None:
+        ordered = sorted(scenes.scenes, key=lambda scene: scene["image_index"])
+        rows, mask = state_rows(ordered)
+        lookups["state"] = ("image_index", torch.from_numpy(rows))
+        lookups["state_mask"] = ("image_index", torch.from_numpy(mask))
+    return TensorTable(columns, lookups)
