@@ -40,7 +40,7 @@ def draw_scene(root: Path, split: str, scene: dict, questions: list[dict], out: 
             bbox={"boxstyle": "circle,pad=0.2", "fc": "black", "alpha": 0.6, "lw": 0},
         )
     rows = [f"{n}: {o['size']} {o['color']} {o['material']} {o['shape']}" for n, o in enumerate(scene["objects"])]
-    lines = ["objects  " + ";  ".join(rows[:5]), "         " + ";  ".join(rows[5:]), ""]
+    lines = [";  ".join(rows[i : i + 3]) for i in range(0, len(rows), 3)] + [""]
     for question in questions:
         kind = question_type(question) or "?"
         text = textwrap.fill(question["question"], 78, subsequent_indent="    ")
