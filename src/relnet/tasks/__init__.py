@@ -16,7 +16,8 @@ def register(task_class: type[Task]) -> type[Task]:
 
 def _load_builtin_tasks() -> None:
     # Importing a task package registers it; adding a task means adding one import here.
-    import relnet.tasks.clevr  # noqa: F401
+    import relnet.tasks.babi
+    import relnet.tasks.clevr
     import relnet.tasks.sort_of_clevr  # noqa: F401
 
 

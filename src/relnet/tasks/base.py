@@ -67,6 +67,8 @@ class Task(ABC):
     paper_results: ClassVar[dict[str, dict[str, float]]] = {}
     #: The metrics shown first in tables and progress output.
     headline_metrics: ClassVar[tuple[str, ...]] = ("accuracy",)
+    #: Metrics that are counts rather than fractions (tables print them as numbers, not percentages).
+    count_metrics: ClassVar[tuple[str, ...]] = ()
 
     # -- data ------------------------------------------------------------------------------
     def add_generate_arguments(self, parser: argparse.ArgumentParser) -> None:

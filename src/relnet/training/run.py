@@ -349,7 +349,8 @@ def write_summary(task_name: str, out_dir: Path) -> str:
         raise RelnetError(f"no {task_name} results in {out_dir}")
     table = results_table(task, records)
     commands = "\n".join(sorted({f"    {r['command']}" for r in records}))
-    metric_bars(records, list(records[0]["metrics"]), Path(out_dir) / "accuracy.png", title=f"{task_name} (test)")
+    fractions = [name for name in records[0]["metrics"] if name not in task.count_metrics]
+    metric_bars(records, fractions, Path(out_dir) / "accuracy.png", title=f"{task_name} (test)")
     devices = ", ".join(sorted({r["device"] for r in records}))
     (Path(out_dir) / "README.md").write_text(
         f"# {task_name}\n\nTest accuracy (%) on {devices}, produced by\n\n{commands}\n\n{table}\n\n"

@@ -22,7 +22,7 @@ inside is jason jeff jessica john journeyed julie julius kitchen left lily lion 
 milk morning mouse moved no north not objects of office or pajamas park passed picked pink put
 received rectangle red rhino right sandra school sheep she south sphere square suitcase sumit swan
 that the then there they thirsty this tired to took travelled triangle up was went west what where
-white who why will winona wolf wolves yann yellow yesterday you afternoon mice
+white who why will winona wolf wolves yann yellow yesterday you afternoon mice garden than
 """
 #: Token 0 pads, token 1 stands for unknown words.
 WORDS: tuple[str, ...] = (PAD, UNK, *sorted(set(_WORDS.split())))

@@ -1,0 +1,151 @@
+"""bAbI models: the most recent statements as objects, the question as the condition.
+
+Every model reads a batch of :func:`relnet.tasks.babi.dataset.encode` and returns answer logits
+``(B, len(ANSWERS))``, or ``(B, steps, len(ANSWERS))`` for the RRN (an answer at every step).
+
+Objects (RN paper §4): each of the last ``max_facts`` statements is encoded by a shared LSTM and
+tagged with a one-hot of its position counted back from the question; the question goes through a
+separate LSTM.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from relnet.nn import MultiLayerRelationNetwork, RecurrentRelationalNetwork, RelationNetwork, SequenceEncoder
+from relnet.tasks.babi.dataset import MAX_FACTS
+from relnet.tasks.babi.vocab import ANSWERS, WORDS
+
+
+class StoryObjects(nn.Module):
+    """Statements → tagged objects, question → vector.
+
+    Returns objects ``(B, max_facts, lstm_dim + max_facts)``, mask ``(B, max_facts)`` bool (slots with
+    a statement) and the question encoding ``(B, lstm_dim)``.
+    """
+
+    def __init__(self, embed_dim: int = 32, lstm_dim: int = 32, max_facts: int = MAX_FACTS) -> None:
+        super().__init__()
+        if not 1 <= max_facts <= MAX_FACTS:
+            raise ValueError(f"max_facts must be in 1-{MAX_FACTS}, not {max_facts}")
+        self.max_facts = max_facts
+        self.facts = SequenceEncoder(len(WORDS), embed_dim, lstm_dim)
+        self.question = SequenceEncoder(len(WORDS), embed_dim, lstm_dim)
+        self.register_buffer("positions", torch.eye(max_facts), persistent=False)
+        self.object_dim = lstm_dim + max_facts
+        self.question_dim = lstm_dim
+
+    def forward(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        ids = batch["facts"][:, -self.max_facts :]  # (B, F); the newest statement is last
+        tokens = batch["fact_tokens"][:, -self.max_facts :]  # (B, F, L)
+        batch_size = ids.shape[0]
+        # Sentences repeat across a batch: each distinct one goes through the LSTM once.
+        encoded = self.facts.forward_distinct(tokens.flatten(0, 1), ids.flatten()).view(batch_size, self.max_facts, -1)
+        objects = torch.cat([encoded, self.positions.expand(batch_size, -1, -1)], dim=-1)
+        return objects, ids != 0, self.question(batch["question"])
+
+
+class BabiRN(nn.Module):
+    """The RN paper's bAbI model: g 4×256, f 256/512/answers over the last 20 statements."""
+
+    def __init__(
+        self,
+        embed_dim: int = 32,
+        lstm_dim: int = 32,
+        max_facts: int = MAX_FACTS,
+        g_widths: Sequence[int] = (256, 256, 256, 256),
+        f_widths: Sequence[int] = (256, 512),
+        f_dropout: float = 0.0,
+        reduction: str = "sum",
+    ) -> None:
+        super().__init__()
+        self.story = StoryObjects(embed_dim, lstm_dim, max_facts)
+        self.relation = RelationNetwork(
+            self.story.object_dim,
+            len(ANSWERS),
+            condition_dim=self.story.question_dim,
+            g_widths=g_widths,
+            f_widths=f_widths,
+            f_dropout=f_dropout,
+            reduction=reduction,  # type: ignore[arg-type]
+        )
+
+    def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        objects, mask, question = self.story(batch)
+        return self.relation(objects, question, mask)
+
+
+class BabiMLRN(nn.Module):
+    """A Multi-Layer Relation Network over the same objects (the paper's sizes are not published)."""
+
+    def __init__(
+        self,
+        embed_dim: int = 32,
+        lstm_dim: int = 32,
+        max_facts: int = MAX_FACTS,
+        layers: Sequence[Sequence[int]] = ((256, 256), (256, 256), (256, 256)),
+        f_widths: Sequence[int] = (256, 512),
+        f_dropout: float = 0.0,
+        reduction: str = "mean",
+    ) -> None:
+        super().__init__()
+        self.story = StoryObjects(embed_dim, lstm_dim, max_facts)
+        self.relation = MultiLayerRelationNetwork(
+            self.story.object_dim,
+            len(ANSWERS),
+            condition_dim=self.story.question_dim,
+            layers=[tuple(widths) for widths in layers],
+            f_widths=f_widths,
+            f_dropout=f_dropout,
+            reduction=reduction,  # type: ignore[arg-type]
+        )
+
+    def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        objects, mask, question = self.story(batch)
+        return self.relation(objects, question, mask)
+
+
+class BabiRRN(nn.Module):
+    """The RRN paper's bAbI model: statements fully connected with self-edges, the question on every
+    edge, hidden 128, 5 steps, an answer (and a loss) at every step."""
+
+    def __init__(
+        self,
+        embed_dim: int = 32,
+        lstm_dim: int = 32,
+        max_facts: int = MAX_FACTS,
+        hidden_dim: int = 128,
+        message_widths: Sequence[int] = (128, 128, 128),
+        node_widths: Sequence[int] = (128, 128, 128),
+        output_widths: Sequence[int] = (128, 128),
+        steps: int = 5,
+    ) -> None:
+        super().__init__()
+        self.story = StoryObjects(embed_dim, lstm_dim, max_facts)
+        self.rrn = RecurrentRelationalNetwork(
+            self.story.object_dim,
+            hidden_dim,
+            len(ANSWERS),
+            edge_dim=self.story.question_dim,
+            input_widths=(hidden_dim,),
+            message_widths=message_widths,
+            node_widths=node_widths,
+            output_widths=output_widths,
+            update="lstm",
+            readout="graph",
+            steps=steps,
+        )
+        senders, receivers = torch.meshgrid(torch.arange(max_facts), torch.arange(max_facts), indexing="ij")
+        self.register_buffer("edges", torch.stack([senders.flatten(), receivers.flatten()]), persistent=False)
+
+    def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """``(B, steps, len(ANSWERS))`` logits."""
+        objects, mask, question = self.story(batch)
+        edge_features = question[:, None, :].expand(-1, self.edges.shape[1], -1)
+        return self.rrn(objects, self.edges, edge_features, mask)
+
+
+MODELS: dict[str, type[nn.Module]] = {"rn": BabiRN, "mlrn": BabiMLRN, "rrn": BabiRRN}
