@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from relnet.cli import EXIT_USER_ERROR, main
-from relnet.tasks import get_task
+from relnet.tasks import get_task, task_names
 from relnet.training.weights import save_weights
 
 
@@ -24,7 +24,7 @@ def test_unknown_task(capsys, tmp_path: Path) -> None:
     _fails_with(
         capsys,
         ["generate", "sort-of-clver", "--out", str(tmp_path)],
-        "unknown task 'sort-of-clver'; known tasks: sort-of-clevr",
+        f"unknown task 'sort-of-clver'; known tasks: {', '.join(task_names())}",
     )
 
 

@@ -1,0 +1,106 @@
+"""bAbI tensors, text encoder, RN/MLRN/RRN models, metrics and the CLI verbs on a small generated folder."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from relnet.cli import EXIT_USER_ERROR, main
+from relnet.nn import SequenceEncoder
+from relnet.tasks import get_task
+from relnet.tasks.babi.dataset import MAX_FACTS, load_table
+from relnet.tasks.babi.generator import generate
+from relnet.tasks.babi.metrics import summarize
+from relnet.tasks.babi.vocab import ANSWERS, WORDS
+
+TINY = {
+    "rn": {"embed_dim": 8, "lstm_dim": 8, "g_widths": (16, 16), "f_widths": (16,)},
+    "mlrn": {"embed_dim": 8, "lstm_dim": 8, "layers": ((16,), (16,)), "f_widths": (16,)},
+    "rrn": {"embed_dim": 8, "lstm_dim": 8, "hidden_dim": 16, "message_widths": (16,), "node_widths": (16,),
+            "output_widths": (), "steps": 3},
+}  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def small_babi(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("babi-small")
+    generate(root, seed=2, size="1k", tasks=(1, 3, 19))
+    return root / "en-valid"
+
+
+def test_question_rows_hold_the_last_statements(small_babi: Path) -> None:
+    table = load_table(small_babi, "test")
+    assert len(table) == 3000
+    batch = table.__getitems__(list(range(len(table))))
+    assert batch["fact_tokens"].shape[:2] == (3000, MAX_FACTS)
+    # Task 1's first question follows two statements: right-aligned in the last two slots.
+    assert (batch["facts"][0, :-2] == 0).all() and (batch["facts"][0, -2:] > 0).all()
+    assert (batch["fact_tokens"][0, :-2] == 0).all()
+    # Task 3's long stories fill all 20 slots; task 19's questions see exactly 5 statements.
+    assert (batch["facts"][batch["task"] == 3] > 0).all(dim=1).float().mean() > 0.9
+    assert ((batch["facts"][batch["task"] == 19] > 0).sum(dim=1) == 5).all()
+    assert set(batch["task"].unique().tolist()) == {1, 3, 19}
+    assert (batch["answer"] > 0).all()
+
+
+def test_sequence_encoder_ignores_padding_and_encodes_repeats_once() -> None:
+    encoder = SequenceEncoder(20, 6, 5)
+    tokens = torch.tensor([[3, 4, 5, 0], [7, 0, 0, 0], [0, 0, 0, 0], [3, 4, 5, 0]])
+    out = encoder(tokens)
+    torch.testing.assert_close(encoder(torch.cat([tokens, torch.zeros(4, 3, dtype=torch.long)], dim=1)), out)
+    torch.testing.assert_close(out[0], out[3])
+    assert (out[2] == 0).all()
+    torch.testing.assert_close(encoder(tokens[1:2]), out[1:2])  # no leakage between rows
+    torch.testing.assert_close(encoder.forward_distinct(tokens, torch.tensor([1, 2, 0, 1])), out)
+
+
+@pytest.mark.parametrize("model_name", ["rn", "mlrn", "rrn"])
+def test_models_answer_and_train(model_name: str, small_babi: Path) -> None:
+    task = get_task("babi")
+    model = task.build_model(model_name, TINY[model_name])
+    batch = load_table(small_babi, "train").__getitems__(list(range(0, 2700, 100)))
+    output = model(batch)
+    expected = (27, 3, len(ANSWERS)) if model_name == "rrn" else (27, len(ANSWERS))
+    assert output.shape == expected
+    loss = task.loss(output, batch)
+    loss.backward()
+    assert torch.isfinite(loss) and all(p.grad is not None for p in model.parameters() if p.requires_grad)
+    records = task.eval_records(output.detach(), batch)
+    assert records["correct"].shape == (27,)
+
+
+def test_rn_ignores_empty_statement_slots(small_babi: Path) -> None:
+    model = get_task("babi").build_model("rn", TINY["rn"]).eval()
+    batch = load_table(small_babi, "test").__getitems__([0, 1, 2])
+    changed = dict(batch, fact_tokens=batch["fact_tokens"].clone())
+    changed["fact_tokens"][batch["facts"] == 0] = 5  # garbage words in slots without a statement
+    torch.testing.assert_close(model(changed), model(batch))
+
+
+def test_metrics_count_passed_tasks_and_mean_error() -> None:
+    correct = torch.tensor([True] * 96 + [False] * 4 + [True] * 50 + [False] * 50)
+    task = torch.tensor([1] * 100 + [16] * 100)
+    metrics = summarize({"correct": correct, "task": task})
+    assert metrics["task_1"] == pytest.approx(0.96) and metrics["task_16"] == pytest.approx(0.5)
+    assert metrics["tasks_passed"] == 1 and metrics["mean_error"] == pytest.approx(0.27)
+    assert "task_2" not in metrics
+
+
+def test_inspect_and_generate_verbs(capsys, small_babi: Path, tmp_path: Path) -> None:
+    assert main(["inspect", "babi", str(small_babi), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["splits"]["test"]["questions"] == 3000
+    assert report["splits"]["train"]["tasks"]["19"]["statements_per_story"]["max"] == 5
+    bad = tmp_path / "en"
+    bad.mkdir()
+    (bad / "qa1_single-supporting-fact_train.txt").write_text("1 Mary moved.\n2 Where is Mary?\tgarden\n")
+    assert main(["inspect", "babi", str(bad)]) == EXIT_USER_ERROR
+    assert "qa1_single-supporting-fact_train.txt, line 2: a question line needs 3" in capsys.readouterr().err
+
+
+def test_vocabularies_are_fixed() -> None:
+    assert WORDS[:2] == ("<pad>", "<unk>") and len(set(WORDS)) == len(WORDS)
+    assert ANSWERS[0] == "<unk>" and {"s,e", "football,milk", "nothing", "maybe"} <= set(ANSWERS)
