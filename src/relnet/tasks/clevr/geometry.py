@@ -8,7 +8,7 @@ the ray parameter of the first intersection in front of each ray origin (``inf``
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -18,7 +18,7 @@ EPSILON = 1e-4
 CUBE_ROUNDING = 14  # exponent of the superellipsoid-like normal that softens the cubes' edges
 
 
-@dataclass(frozen=True)
+@dataclass
 class Solid:
     """One object: ``shape`` at ground position (x, y) with scale ``r`` and rotation ``angle`` (radians)."""
 
@@ -27,36 +27,34 @@ class Solid:
     y: float
     r: float
     angle: float
+    half: float = field(init=False)  # a sphere's radius, a cylinder's half-height, a cube's half-side
+    centre: np.ndarray = field(init=False)
+    bound: float = field(init=False)  # radius of a sphere around the centre holding the whole solid
+
+    def __post_init__(self) -> None:
+        self.half = self.r / math.sqrt(2) if self.shape == "cube" else self.r
+        self.centre = np.array([self.x, self.y, self.half])
+        self.bound = {"sphere": self.r, "cylinder": self.r * math.sqrt(2)}.get(self.shape, self.half * math.sqrt(3))
 
     @classmethod
     def from_record(cls, obj: dict) -> Solid:
         x, y = obj["3d_coords"][0], obj["3d_coords"][1]
         return cls(obj["shape"], float(x), float(y), SIZE_SCALE[obj["size"]], math.radians(float(obj["rotation"])))
 
-    @property
-    def half(self) -> float:
-        """Half-height: the radius of a sphere, the half-height of a cylinder, the half-side of a cube."""
-        return self.r / math.sqrt(2) if self.shape == "cube" else self.r
+    def candidates_from(self, origin: np.ndarray, directions: np.ndarray) -> np.ndarray:
+        """Rays from one ``origin`` that pass within :attr:`bound` of the centre (a superset of the hits)."""
+        offset = self.centre - origin
+        along = directions @ offset
+        return (offset @ offset - along * along < self.bound**2) & (along > -self.bound)
 
-    @property
-    def centre(self) -> np.ndarray:
-        return np.array([self.x, self.y, self.half])
-
-    @property
-    def bound(self) -> float:
-        """Radius of a sphere around :attr:`centre` that holds the whole solid."""
-        if self.shape == "sphere":
-            return self.r
-        if self.shape == "cylinder":
-            return self.r * math.sqrt(2)
-        return self.half * math.sqrt(3)
-
-    def candidates(self, origins: np.ndarray, direction: np.ndarray) -> np.ndarray:
-        """Rays that pass within :attr:`bound` of the centre (a cheap superset of the hits)."""
-        offset = self.centre - origins
-        along = np.einsum("...k,...k->...", offset, direction)
-        perpendicular = np.einsum("...k,...k->...", offset, offset) - along**2
-        return (perpendicular < self.bound**2) & (along > -self.bound)
+    def candidates_towards(
+        self, points: np.ndarray, direction: np.ndarray, along_points: np.ndarray, squared_points: np.ndarray
+    ) -> np.ndarray:
+        """Rays from many ``points`` along one ``direction`` that pass within :attr:`bound` of the centre;
+        ``along_points`` is ``points @ direction`` and ``squared_points`` the points' squared norms."""
+        along = self.centre @ direction - along_points
+        distance2 = self.centre @ self.centre - 2 * (points @ self.centre) + squared_points
+        return (distance2 - along * along < self.bound**2) & (along > -self.bound)
 
     def hit(self, origins: np.ndarray, directions: np.ndarray) -> np.ndarray:
         """Ray parameter of the first hit, ``(n,)``; ``origins`` and ``directions`` are ``(n, 3)``."""
