@@ -19,6 +19,7 @@ def _load_builtin_tasks() -> None:
     import relnet.tasks.babi
     import relnet.tasks.clevr
     import relnet.tasks.sort_of_clevr  # noqa: F401
+    import relnet.tasks.sudoku  # noqa: F401
 
 
 def task_names() -> list[str]:

@@ -14,6 +14,7 @@ count that at least 1% of the training pool reaches). Every output puzzle is ver
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,7 +35,7 @@ SPLIT_FILE_NAMES = {"train": "train.csv", "val": "valid.csv", "test": "test.csv"
 class GeneratorConfig:
     """Sizes and givens of a generated dataset (defaults: a CPU-sized set; Palm's is 180k/18k/18k)."""
 
-    count: int = 36_000  # training puzzles
+    count: int = 14_400  # training puzzles
     val_count: int = 360
     test_count: int = 1_800
     givens: tuple[int, int] = (17, 34)
@@ -140,9 +141,10 @@ def _pools(config: GeneratorConfig, rng: np.random.Generator, note) -> dict[str,
     return {split: minimal_puzzles(size, rng) for split, size in sizes.items()}
 
 
-def generate(out: Path, *, seed: int, config: GeneratorConfig, note=print) -> dict[str, Any]:
+def generate(out: Path, *, seed: int, config: GeneratorConfig, note=None) -> dict[str, Any]:
     """Write ``train.csv``, ``valid.csv`` and ``test.csv`` (Palm's names and format) into ``out``."""
     out = Path(out)
+    note = note or (lambda message: print(message, file=sys.stderr, flush=True))
     if min(config.split_sizes().values()) < 1:
         raise RelnetError("every split needs at least one puzzle")
     rng = np.random.default_rng(seed)

@@ -1,0 +1,52 @@
+"""Sudoku metrics: whole-grid accuracy per number of givens and per step (Palm et al.'s `test.py`)."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+#: Steps at which the whole-grid accuracy is also reported (those within the run's steps).
+REPORTED_STEPS = (1, 2, 4, 8, 16, 24, 32, 48, 64, 96, 128)
+
+
+def predictions(logits: torch.Tensor) -> torch.Tensor:
+    """``(..., 10)`` logits → ``(...)`` digits 1–9 (0, the blank, is never predicted)."""
+    return logits[..., 1:].argmax(dim=-1) + 1
+
+
+def step_loss(logits: torch.Tensor, solutions: torch.Tensor) -> torch.Tensor:
+    """Mean over steps of the mean cell cross-entropy: ``(B, T, 81, 10)``, ``(B, 81)`` → scalar."""
+    steps = logits.shape[1]
+    targets = solutions.long()[:, None, :].expand(-1, steps, -1)
+    return F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), targets.reshape(-1))
+
+
+def eval_records(logits: torch.Tensor, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Per puzzle: ``solved`` ``(B, T)`` bool (all 81 cells right after each step), ``givens`` ``(B,)``,
+    ``blank_right`` and ``blanks`` ``(B,)``: blank cells right at the last step, and blank cells."""
+    solutions = batch["answer"].long()
+    guessed = predictions(logits)  # (B, T, 81)
+    right = guessed == solutions[:, None, :]
+    blank = batch["quiz"] == 0
+    return {
+        "solved": right.all(dim=-1),
+        "givens": batch["givens"],
+        "blank_right": (right[:, -1] & blank).sum(dim=-1),
+        "blanks": blank.sum(dim=-1),
+    }
+
+
+def summarize(records: dict[str, torch.Tensor]) -> dict[str, float]:
+    """``overall`` and ``givens_<k>`` (whole grids solved at the last step), ``cells`` (blank cells right
+    at the last step) and ``step_<t>`` (whole grids solved after step t), all fractions."""
+    solved = records["solved"]
+    final = solved[:, -1].float()
+    givens = records["givens"]
+    metrics = {"overall": final.mean().item()}
+    for count in sorted(set(givens.tolist())):  # the levels present (the paper's are 17–34)
+        metrics[f"givens_{count}"] = final[givens == count].mean().item()
+    metrics["cells"] = (records["blank_right"].sum() / records["blanks"].sum().clamp(min=1)).item()
+    for step in REPORTED_STEPS:
+        if step <= solved.shape[1]:
+            metrics[f"step_{step}"] = solved[:, step - 1].float().mean().item()
+    return metrics
