@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from relnet.errors import DataFormatError
+from relnet.errors import DataFormatError, RelnetError
 from relnet.tasks.sudoku.grid import CELLS, UNITS
 from relnet.tasks.sudoku.solver import solve
 
@@ -53,11 +53,11 @@ def parse_grid(text: str, *, what: str = "puzzle") -> np.ndarray:
     compact = "".join(text.split())
     problem = _grid_problem(compact, blanks_allowed=True)
     if problem:
-        raise DataFormatError("<argument>", f"{what} {problem}")
+        raise RelnetError(f"{what} {problem}")
     grid = _to_digits([compact])[0]
     conflict = _first_conflict(grid[None])
     if conflict is not None:
-        raise DataFormatError("<argument>", f"{what}: {conflict[1]}")
+        raise RelnetError(f"{what}: contradictory givens: {conflict[1]}")
     return grid
 
 
