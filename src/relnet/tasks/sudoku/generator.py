@@ -132,13 +132,15 @@ def _pools(config: GeneratorConfig, rng: np.random.Generator, note) -> dict[str,
             "val": (quizzes[sizes["test"] : cut], solutions[sizes["test"] : cut]),
             "train": (quizzes[cut:], solutions[cut:]),
         }
-    sizes = {
-        "train": config.pool,
-        "val": max(20, round(config.pool * 0.05)),
-        "test": max(50, round(config.pool * 0.25)),
-    }
+    sizes = {"train": config.pool, "val": max(1, round(config.pool * 0.05)), "test": max(1, round(config.pool * 0.25))}
     note(f"making {sum(sizes.values())} minimal puzzles for the pools ...")
-    return {split: minimal_puzzles(size, rng) for split, size in sizes.items()}
+    # One batch for all pools: the cost is mostly per search round, not per puzzle.
+    quizzes, solutions = minimal_puzzles(sum(sizes.values()), rng)
+    pools, start = {}, 0
+    for split, size in sizes.items():
+        pools[split] = (quizzes[start : start + size], solutions[start : start + size])
+        start += size
+    return pools
 
 
 def generate(out: Path, *, seed: int, config: GeneratorConfig, note=None) -> dict[str, Any]:
