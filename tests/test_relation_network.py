@@ -142,3 +142,15 @@ def test_tiny_rn_learns_a_relational_task() -> None:
     majority = max(target.float().mean().item(), 1 - target.float().mean().item())
     assert majority < 0.6
     assert accuracy > 0.97
+
+
+def test_memory_budget_picks_a_chunk_and_keeps_the_result() -> None:
+    # 16 bytes per pair-layer-row budget unit: a tiny budget forces one row per chunk.
+    network = _network(pair_memory_budget_mb=1e-4)
+    objects, condition = torch.randn(2, 7, 6), torch.randn(2, 5)
+    assert network._rows_per_chunk(2, 7, 4) == 1
+    assert _network(pair_memory_budget_mb=1024)._rows_per_chunk(2, 7, 4) == 7
+    torch.testing.assert_close(network(objects, condition), network.reference_forward(objects, condition), **TOLERANCE)
+    with pytest.raises(ValueError, match="pair_memory_budget_mb"):
+        _network(pair_memory_budget_mb=10, pair_chunk_size=2)
+

@@ -90,7 +90,7 @@ def test_weights_round_trip_and_evaluation(tiny_sort_of_clevr: Path, tmp_path: P
 
 def test_state_rn_learns_sort_of_clevr(small_sort_of_clevr: Path, tmp_path: Path) -> None:
     config = TINY_STATE_RN.with_overrides(
-        epochs=15, batch_size=64, lr=3e-3, precision="bf16-mixed", model={"g_widths": (128,) * 3, "f_widths": (128,)}
+        epochs=15, batch_size=64, lr=3e-3, precision="auto", model={"g_widths": (128,) * 3, "f_widths": (128,)}
     )
     outcome = train("sort-of-clevr", "rn-state", small_sort_of_clevr, config, run_dir=tmp_path, seed=0, progress=False)
     # Chance: 50% on shape, left/right, top/bottom; the count question has 6 answers.

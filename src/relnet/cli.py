@@ -225,7 +225,9 @@ def _add_recipe(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--epochs", type=int)
     group.add_argument("--batch-size", type=int)
     group.add_argument("--lr", type=float)
-    group.add_argument("--precision", help="bf16-mixed (default), 32-true, 16-mixed, ...")
+    group.add_argument(
+        "--precision", help="auto (default: bf16-mixed on fast-bf16 hardware, else 32-true), bf16-mixed, 32-true"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -258,7 +260,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--weights", required=True)
     evaluate.add_argument("--data", required=True)
     evaluate.add_argument("--split", default="test")
-    evaluate.add_argument("--precision", help="default: the recipe's (bf16-mixed)")
+    evaluate.add_argument("--precision", help="default: the recipe's (auto)")
     evaluate.add_argument(
         "--recalibrate-bn", action="store_true", help="recompute batch-norm statistics on DATA's train split first"
     )

@@ -37,3 +37,33 @@ def keep_freed_memory() -> bool:
     ok &= mallopt(_M_TOP_PAD, 256 * 1024 * 1024)
     _applied = bool(ok)
     return _applied
+
+
+def cpu_has_fast_bf16() -> bool:
+    """True when this CPU multiplies bf16 matrices in hardware (AMX or AVX-512 BF16).
+
+    Without them (e.g. an AVX2-only CPU) PyTorch emulates bf16 and a bf16 matmul runs 10-50× *slower*
+    than fp32, so mixed precision must not be the default there.
+    """
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("flags"):
+                    flags = set(line.split(":", 1)[1].split())
+                    return bool(flags & {"amx_bf16", "avx512_bf16"})
+    except OSError:
+        pass
+    return False
+
+
+def auto_precision(accelerator: str = "auto") -> str:
+    """The Lightning precision relnet trains in when the recipe says ``"auto"``.
+
+    ``bf16-mixed`` on a GPU that supports bf16 or a CPU with hardware bf16; ``32-true`` otherwise.
+    """
+    import torch
+
+    wants_gpu = accelerator in ("auto", "gpu", "cuda")
+    if wants_gpu and torch.cuda.is_available():
+        return "bf16-mixed" if torch.cuda.is_bf16_supported() else "16-mixed"
+    return "bf16-mixed" if cpu_has_fast_bf16() else "32-true"

@@ -43,6 +43,8 @@ class RelationNetwork(nn.Module):
         pair_chunk_size: rows ``i`` of the pair grid processed at once; ``None`` processes all rows
             together. With a chunk size, each chunk is recomputed in backward instead of stored, so
             activation memory is ``O(B * chunk * n * width)`` instead of ``O(B * n² * width)``.
+        pair_memory_budget_mb: instead of a fixed ``pair_chunk_size``, pick the largest chunk whose
+            activations (every ``g`` layer's output, its ReLU and its gradient) fit this many MB.
 
     Shapes:
         objects ``(B, n, object_dim)``, condition ``(B, condition_dim)``, mask ``(B, n)`` bool with
@@ -61,6 +63,7 @@ class RelationNetwork(nn.Module):
         reduction: Reduction = "sum",
         self_pairs: bool = True,
         pair_chunk_size: int | None = None,
+        pair_memory_budget_mb: float | None = None,
     ) -> None:
         super().__init__()
         if not g_widths:
@@ -74,7 +77,11 @@ class RelationNetwork(nn.Module):
         self.output_dim = output_dim
         self.reduction: Reduction = reduction
         self.self_pairs = self_pairs
+        if pair_memory_budget_mb is not None and (pair_chunk_size is not None or not pair_memory_budget_mb > 0):
+            raise ValueError("give either pair_chunk_size or a positive pair_memory_budget_mb, not both")
         self.pair_chunk_size = pair_chunk_size
+        self.pair_memory_budget_mb = pair_memory_budget_mb
+        self._pair_widths = sum(g_widths)
         # One weight over [o_i; o_j; q] so both implementations share every parameter.
         self.g_first = nn.Linear(2 * object_dim + condition_dim, g_widths[0])
         self.g_rest: nn.Module = MLP(g_widths[0], g_widths[1:]) if len(g_widths) > 1 else nn.Identity()
@@ -102,7 +109,7 @@ class RelationNetwork(nn.Module):
         row_term, column_term = self._first_layer_terms(objects, condition)
         pair_mask = self._pair_mask(objects, mask)
         n = objects.shape[1]
-        chunk = n if self.pair_chunk_size is None else min(self.pair_chunk_size, n)
+        chunk = self._rows_per_chunk(objects.shape[0], n, row_term.element_size())
         total: torch.Tensor | None = None
         # A loop over chunks of rows, not over pairs: one iteration when chunking is off.
         for start in range(0, n, chunk):
@@ -195,6 +202,16 @@ class RelationNetwork(nn.Module):
         if pair_mask is None:
             return relations.sum(dim=(1, 2))
         return torch.einsum("bijh,bij->bh", relations, pair_mask.to(relations.dtype))
+
+    def _rows_per_chunk(self, batch: int, n: int, element_size: int) -> int:
+        """Rows ``i`` of the pair grid processed at once (``n``: all, no recomputation)."""
+        if self.pair_chunk_size is not None:
+            return min(self.pair_chunk_size, n)
+        if self.pair_memory_budget_mb is None:
+            return n
+        # Per pair and g layer: the linear output, the ReLU output and one gradient buffer.
+        bytes_per_row = batch * n * self._pair_widths * element_size * 3
+        return max(1, min(n, int(self.pair_memory_budget_mb * 2**20 // bytes_per_row)))
 
     def _pair_mask(self, objects: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor | None:
         """``(B, n, n)`` bool of the pairs that count, or ``None`` when every pair does."""

@@ -31,7 +31,7 @@ class TrainConfig:
     weight_decay: float = 0.0
     warmup_steps: int = 0
     schedule: str = "constant"  # "constant" or "cosine" (decays to 1% of lr at the last step)
-    precision: str = "bf16-mixed"
+    precision: str = "auto"  # bf16-mixed where the hardware has fast bf16, else 32-true
     grad_clip: float | None = None
     eval_batch_size: int = 512
     model: dict[str, Any] = field(default_factory=dict)

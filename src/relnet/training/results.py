@@ -28,7 +28,11 @@ def device_description() -> str:
     except OSError:
         pass
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return f"{cores}-core {model}"
+    # The vector ISA decides which precision is fast (AMX: bf16 ~7× fp32; AVX2: bf16 emulated, slower).
+    from relnet.runtime import cpu_has_fast_bf16
+
+    isa = torch.backends.cpu.get_cpu_capability()
+    return f"{cores}-core {model} ({isa}{', hardware bf16' if cpu_has_fast_bf16() else ', no hardware bf16'})"
 
 
 def git_commit() -> str | None:

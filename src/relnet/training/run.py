@@ -17,6 +17,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 
 from relnet.errors import RelnetError
+from relnet.runtime import auto_precision
 from relnet.tasks import TrainConfig, get_task
 from relnet.training.data import RelnetDataModule
 from relnet.training.module import RelnetModule
@@ -78,6 +79,8 @@ def build_trainer(
             CSVLogger(run_dir, name="logs", version=version),
             TensorBoardLogger(run_dir, name="tensorboard", version=version),
         ]
+    if precision == "auto":
+        precision = auto_precision(hardware.accelerator)
     try:
         return _make_trainer(hardware, precision, max_epochs, loggers, callbacks, run_dir, progress, grad_clip)
     except (MisconfigurationException, ValueError, RuntimeError, TypeError) as error:
