@@ -46,7 +46,7 @@ def summarize(records: dict[str, torch.Tensor]) -> dict[str, float]:
     for count in sorted(set(givens.tolist())):  # the levels present (the paper's are 17–34)
         metrics[f"givens_{count}"] = final[givens == count].mean().item()
     metrics["cells"] = (records["blank_right"].sum() / records["blanks"].sum().clamp(min=1)).item()
-    for step in REPORTED_STEPS:
+    for step in sorted({*REPORTED_STEPS, solved.shape[1]}):
         if step <= solved.shape[1]:
             metrics[f"step_{step}"] = solved[:, step - 1].float().mean().item()
     return metrics
