@@ -74,7 +74,7 @@ def test_solution_disagreeing_with_its_quiz(tmp_path: Path) -> None:
 def test_plain_files_unsolvable_or_ambiguous(tmp_path: Path) -> None:
     path = tmp_path / "plain.txt"
     path.write_text(QUIZ + "\n" + "123456780" + "000000009" + "0" * 63 + "\n")
-    with pytest.raises(DataFormatError, match="plain.txt, line 2: the puzzle has no solution"):
+    with pytest.raises(DataFormatError, match=r"plain\.txt, line 2: the puzzle has no solution"):
         read_puzzles(path)
     path.write_text(QUIZ + "\n" + "0" * 81 + "\n")
     with pytest.raises(DataFormatError, match="line 2: the puzzle has several solutions"):
@@ -107,7 +107,7 @@ def test_generator_is_deterministic(tmp_path: Path) -> None:
 
 
 def test_minimal_puzzles_are_minimal() -> None:
-    quizzes, solutions = minimal_puzzles(4, np.random.default_rng(0))
+    quizzes, _ = minimal_puzzles(4, np.random.default_rng(0))
     assert solve(quizzes).unique.all()
     for quiz in quizzes:
         givens = np.flatnonzero(quiz)
