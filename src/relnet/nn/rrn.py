@@ -24,7 +24,7 @@ ground truth that tests and ``relnet bench rrn`` compare against.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Literal
 
 import torch
@@ -145,7 +145,16 @@ class RecurrentRelationalNetwork(nn.Module):
         return self._run(nodes, edges, edge_features, node_mask, steps, self._reference_messages)
 
     # ------------------------------------------------------------------ steps
-    def _run(self, nodes, edges, edge_features, node_mask, steps, messages) -> torch.Tensor:
+    def _run(
+        self,
+        nodes: torch.Tensor,
+        edges: torch.Tensor,
+        edge_features: torch.Tensor | None,
+        node_mask: torch.Tensor | None,
+        steps: int | None,
+        messages: Callable[[torch.Tensor, _Graph], torch.Tensor],
+    ) -> torch.Tensor:
+        """Run ``steps`` steps with the message function ``messages``; outputs stacked on dim 1."""
         steps = self.steps if steps is None else steps
         if steps < 1:
             raise ValueError(f"steps must be at least 1, not {steps}")
@@ -216,13 +225,30 @@ class _Graph:
     ``(B, E, edge_dim)`` or None.
     """
 
-    def __init__(self, senders, receivers, edge_weight, in_degree, edge_features, node_mask) -> None:
+    def __init__(
+        self,
+        senders: torch.Tensor,
+        receivers: torch.Tensor,
+        edge_weight: torch.Tensor | None,
+        in_degree: torch.Tensor,
+        edge_features: torch.Tensor | None,
+        node_mask: torch.Tensor | None,
+    ) -> None:
         self.senders, self.receivers = senders, receivers
         self.edge_weight, self.in_degree = edge_weight, in_degree
         self.edge_features, self.node_mask = edge_features, node_mask
 
     @classmethod
-    def build(cls, nodes, edges, edge_features, node_mask, edge_dim: int, input_dim: int) -> _Graph:
+    def build(
+        cls,
+        nodes: torch.Tensor,
+        edges: torch.Tensor,
+        edge_features: torch.Tensor | None,
+        node_mask: torch.Tensor | None,
+        edge_dim: int,
+        input_dim: int,
+    ) -> _Graph:
+        """Validate the inputs and index the edges over the flattened batch."""
         if nodes.dim() != 3 or nodes.shape[-1] != input_dim or nodes.shape[1] == 0:
             raise ValueError(f"nodes must have shape (batch, n_nodes >= 1, {input_dim}), got {tuple(nodes.shape)}")
         batch, n = nodes.shape[:2]
