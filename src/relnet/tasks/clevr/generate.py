@@ -95,13 +95,17 @@ def generate(
             (out / "images" / name).mkdir(parents=True, exist_ok=True)
             jobs = [(seed, name, index, config, out) for index in range(count)]
             results = pool.map(_make_image, jobs, chunksize=8) if pool else map(_make_image, jobs)
-            scenes, small = [], []
+            rng = np.random.default_rng([seed, sum(map(ord, name)), 1])
+            balancer = AnswerBalancer()
+            scenes, small, questions = [], [], []
             for done, (scene, image) in enumerate(results, 1):
+                # Questions are asked in image order while the workers render the next images.
+                questions += questions_for_scene(rng, scene, config.questions_per_image, balancer, len(questions))
                 scenes.append(scene)
                 small.append(image)
                 if progress is not None:
                     progress(name, done, count)
-            summary[name] = _write_split(out, name, seed, scenes, small, config)
+            summary[name] = _write_split(out, name, seed, scenes, questions, small, config)
     finally:
         if pool is not None:
             pool.shutdown()
@@ -109,13 +113,8 @@ def generate(
 
 
 def _write_split(
-    out: Path, name: str, seed: int, scenes: list[dict], small: list, config: GenerateConfig
+    out: Path, name: str, seed: int, scenes: list[dict], questions: list[dict], small: list, config: GenerateConfig
 ) -> dict[str, int]:
-    rng = np.random.default_rng([seed, sum(map(ord, name)), 1])
-    balancer = AnswerBalancer()
-    questions: list[dict] = []
-    for scene in scenes:
-        questions += questions_for_scene(rng, scene, config.questions_per_image, balancer, len(questions))
     if config.hide_test_answers and name.startswith("test"):
         questions = [{k: v for k, v in q.items() if k not in ("answer", "program")} for q in questions]
     note = f"relnet CLEVR generator, seed {seed}"
