@@ -45,7 +45,10 @@ class ConvMLP(nn.Module):
 
     def forward(self, images: torch.Tensor, condition: torch.Tensor | None = None) -> torch.Tensor:
         """``(B, C, H, W), (B, condition_dim) -> (B, output_dim)``."""
-        features = self.cnn(images).flatten(1)
+        return self.head(self.cnn(images).flatten(1), condition)
+
+    def head(self, features: torch.Tensor, condition: torch.Tensor | None = None) -> torch.Tensor:
+        """The MLP on flattened CNN features: ``(B, cnn_dim), (B, condition_dim) -> (B, output_dim)``."""
         if self.condition_dim:
             if condition is None:
                 raise ValueError(f"ConvMLP expects a condition of shape (batch, {self.condition_dim})")

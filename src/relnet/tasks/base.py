@@ -34,6 +34,9 @@ class TrainConfig:
     precision: str = "auto"  # bf16-mixed where the hardware has fast bf16, else 32-true
     grad_clip: float | None = None
     eval_batch_size: int = 512
+    # >1: training batches hold runs of this many examples sharing the task's ``group_column`` (e.g.
+    # questions about one image), so a model can encode each image once per batch.
+    group_size: int = 1
     model: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -46,6 +49,8 @@ class TrainConfig:
             problems.append(f"the learning rate must be positive (got {self.lr})")
         if self.schedule not in ("constant", "cosine"):
             problems.append(f"schedule must be 'constant' or 'cosine' (got {self.schedule!r})")
+        if self.group_size < 1:
+            problems.append(f"group_size must be at least 1 (got {self.group_size})")
         if self.warmup_steps < 0 or self.weight_decay < 0:
             problems.append("warmup_steps and weight_decay must not be negative")
         if problems:
@@ -65,6 +70,8 @@ class Task(ABC):
     splits: ClassVar[tuple[str, ...]] = ("train", "val", "test")
     #: Metrics whose values the paper reports, per model: ``{model: {metric: value}}``.
     paper_results: ClassVar[dict[str, dict[str, float]]] = {}
+    #: A column of the training table grouping examples (e.g. ``"image_index"``), for ``group_size``.
+    group_column: ClassVar[str | None] = None
     #: The metrics shown first in tables and progress output.
     headline_metrics: ClassVar[tuple[str, ...]] = ("accuracy",)
     #: Metrics that are counts rather than fractions (tables print them as numbers, not percentages).

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import lightning as L
+import torch
 from torch.utils.data import DataLoader, Dataset, DistributedSampler, Sampler
 
 from relnet.data import TensorTable
@@ -28,6 +29,58 @@ class ShardSampler(Sampler[int]):
         return len(self.indices)
 
 
+class GroupedShuffleSampler(Sampler[int]):
+    """A seeded training order in which examples of the same group come in runs of ``group_size``.
+
+    Sort-of-CLEVR has 20 questions per image; when runs of ``group_size`` questions share an image,
+    a model can encode each image once per batch instead of once per question (a batch of 64 holds
+    64 / group_size images). Each epoch: shuffle the examples, cut every group into runs of at most
+    ``group_size``, shuffle the runs, then deal whole batches to the ``world`` processes in turn
+    (dropping the incomplete tail). The order depends only on ``(seed, epoch)``, like
+    ``DistributedSampler``'s, so a resumed or multi-device run reproduces it.
+
+    Args:
+        groups: ``(N,)`` integer group of every example (e.g. its image index).
+    """
+
+    def __init__(
+        self, groups: torch.Tensor, group_size: int, batch_size: int, seed: int = 0, rank: int = 0, world: int = 1
+    ) -> None:
+        if group_size < 1:
+            raise ValueError(f"group_size must be at least 1, got {group_size}")
+        self.groups = groups.long()
+        self.group_size, self.batch_size = group_size, batch_size
+        self.seed, self.rank, self.world = seed, rank, world
+        self.epoch = 0
+        self.batches_per_rank = len(groups) // (batch_size * world)
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def order(self) -> torch.Tensor:
+        """This epoch's order of all examples (before sharding): ``(N,)``."""
+        generator = torch.Generator().manual_seed(self.seed + self.epoch)
+        count = len(self.groups)
+        shuffled = torch.randperm(count, generator=generator)
+        # A stable sort by group keeps the shuffled order inside each group.
+        by_group = shuffled[torch.sort(self.groups[shuffled], stable=True).indices]
+        sorted_groups = self.groups[by_group]
+        position = torch.arange(count) - torch.searchsorted(sorted_groups, sorted_groups)
+        run = position // self.group_size
+        starts = torch.ones(count, dtype=torch.bool)
+        starts[1:] = (sorted_groups[1:] != sorted_groups[:-1]) | (run[1:] != run[:-1])
+        run_id = starts.cumsum(0) - 1
+        run_rank = torch.randperm(int(run_id[-1]) + 1, generator=generator)[run_id]
+        return by_group[torch.argsort(run_rank * self.group_size + position % self.group_size)]
+
+    def __iter__(self):
+        batches = self.order()[: self.batches_per_rank * self.world * self.batch_size].view(-1, self.batch_size)
+        return iter(batches[self.rank :: self.world].flatten().tolist())
+
+    def __len__(self) -> int:
+        return self.batches_per_rank * self.batch_size
+
+
 class RelnetDataModule(L.LightningDataModule):
     """Train/val/test loaders for ``task`` from the dataset folder ``root``.
 
@@ -37,9 +90,17 @@ class RelnetDataModule(L.LightningDataModule):
     """
 
     def __init__(
-        self, task: Task, root: Path, batch_size: int, eval_batch_size: int, seed: int = 0, test_split: str = "test"
+        self,
+        task: Task,
+        root: Path,
+        batch_size: int,
+        eval_batch_size: int,
+        seed: int = 0,
+        test_split: str = "test",
+        group_size: int = 1,
     ) -> None:
         super().__init__()
+        self.group_size = group_size
         self.test_split = test_split
         self.task, self.root = task, Path(root)
         self.batch_size, self.eval_batch_size, self.seed = batch_size, eval_batch_size, seed
@@ -57,9 +118,14 @@ class RelnetDataModule(L.LightningDataModule):
     def train_dataloader(self) -> DataLoader:
         dataset = self.dataset("train")
         rank, world = self._world()
-        sampler = DistributedSampler(
-            dataset, num_replicas=world, rank=rank, shuffle=True, seed=self.seed, drop_last=True
-        )
+        sampler: Sampler[int]
+        if self.group_size > 1 and self.task.group_column is not None:
+            groups = dataset.columns[self.task.group_column]  # type: ignore[attr-defined]
+            sampler = GroupedShuffleSampler(groups, self.group_size, self.batch_size, self.seed, rank, world)
+        else:
+            sampler = DistributedSampler(
+                dataset, num_replicas=world, rank=rank, shuffle=True, seed=self.seed, drop_last=True
+            )
         return DataLoader(
             dataset, batch_size=self.batch_size, sampler=sampler, drop_last=True, collate_fn=TensorTable.collate
         )

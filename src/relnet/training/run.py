@@ -151,7 +151,9 @@ def train(
     task.check_model_name(model_name)
     run_dir = Path(run_dir)
     config = replace(config, model=task.fit_config_to_data(model_name, dict(config.model), data_root, "train"))
-    datamodule = RelnetDataModule(task, data_root, config.batch_size, config.eval_batch_size, seed)
+    datamodule = RelnetDataModule(
+        task, data_root, config.batch_size, config.eval_batch_size, seed, group_size=config.group_size
+    )
     for split in ("train", "val"):
         datamodule.dataset(split)  # validate the data before any process is started
     checkpoint = run_dir / "checkpoints" / "last.ckpt"

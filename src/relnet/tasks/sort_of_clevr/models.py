@@ -7,7 +7,7 @@ with the image features (MLP).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import nn
@@ -20,6 +20,26 @@ from relnet.tasks.sort_of_clevr.format import ANSWERS, ENCODING_BITS
 def images_to_float(images: torch.Tensor) -> torch.Tensor:
     """``(B, H, W, 3)`` uint8 → ``(B, 3, H, W)`` float in [0, 1], converted on the model's device."""
     return images.permute(0, 3, 1, 2).float().div_(255.0)
+
+
+def encode_each_image_once(
+    encoder: Callable[[torch.Tensor], torch.Tensor], images: torch.Tensor, image_index: torch.Tensor | None
+) -> torch.Tensor:
+    """``encoder`` applied to every *distinct* image of a batch once, its output repeated per question.
+
+    Questions about the same image share its encoding: with batches grouped by image (training
+    ``group_size``, or evaluation in file order, where an image's 20 questions are consecutive), the
+    CNN runs on a fraction of the batch. ``images`` ``(B, H, W, 3)`` uint8, ``image_index`` ``(B,)``
+    → ``encoder``'s output for each row, ``(B, ...)``.
+    """
+    if image_index is None:
+        return encoder(images_to_float(images))
+    distinct, inverse = torch.unique(image_index, return_inverse=True)
+    if len(distinct) == len(image_index):
+        return encoder(images_to_float(images))
+    rows = torch.arange(len(image_index), device=image_index.device)
+    first_row = torch.full_like(distinct, len(image_index)).scatter_reduce(0, inverse, rows, "amin")
+    return encoder(images_to_float(images[first_row]))[inverse]
 
 
 class PixelRelationNetwork(nn.Module):
@@ -49,7 +69,7 @@ class PixelRelationNetwork(nn.Module):
         )
 
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        objects = self.objects(images_to_float(batch["image"]))
+        objects = encode_each_image_once(self.objects, batch["image"], batch.get("image_index"))
         return self.relation(objects, batch["question"].to(objects.dtype))
 
 
@@ -74,7 +94,10 @@ class PixelMLP(nn.Module):
         )
 
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        return self.mlp(images_to_float(batch["image"]), batch["question"])
+        features = encode_each_image_once(
+            lambda images: self.mlp.cnn(images).flatten(1), batch["image"], batch.get("image_index")
+        )
+        return self.mlp.head(features, batch["question"])
 
 
 class StateRelationNetwork(nn.Module):

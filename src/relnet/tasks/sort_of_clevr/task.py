@@ -32,6 +32,7 @@ class SortOfClevr(Task):
     description = "Sort-of-CLEVR (Santoro et al. 2017): 75×75 images of 6 shapes, relational questions"
     models = tuple(MODELS)
     headline_metrics = ("relational", "non_relational")
+    group_column = "image_index"  # 20 questions per image: group_size > 1 encodes each image once
     # RN §5.3: CNN+RN > 94% on both; CNN+MLP 63% relational, ~94% non-relational.
     paper_results: ClassVar[dict[str, dict[str, float]]] = {
         "rn": {"relational": 0.94, "non_relational": 0.94},
