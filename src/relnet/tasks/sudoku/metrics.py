@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+PAPER_GIVENS = range(17, 35)
 #: Steps at which the whole-grid accuracy is also reported (those within the run's steps).
 REPORTED_STEPS = (1, 2, 4, 8, 16, 24, 32, 48, 64, 96, 128)
 
@@ -43,8 +44,10 @@ def summarize(records: dict[str, torch.Tensor]) -> dict[str, float]:
     final = solved[:, -1].float()
     givens = records["givens"]
     metrics = {"overall": final.mean().item()}
-    for count in sorted(set(givens.tolist())):  # the levels present (the paper's are 17–34)
-        metrics[f"givens_{count}"] = final[givens == count].mean().item()
+    # The paper's levels always (NaN when absent: null in results files), plus any other level present.
+    for count in sorted(set(PAPER_GIVENS) | set(givens.tolist())):
+        chosen = givens == count
+        metrics[f"givens_{count}"] = final[chosen].mean().item() if chosen.any() else float("nan")
     metrics["cells"] = (records["blank_right"].sum() / records["blanks"].sum().clamp(min=1)).item()
     for step in sorted({*REPORTED_STEPS, solved.shape[1]}):
         if step <= solved.shape[1]:
