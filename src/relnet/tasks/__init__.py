@@ -18,7 +18,7 @@ def _load_builtin_tasks() -> None:
     # Importing a task package registers it; adding a task means adding one import here.
     import relnet.tasks.babi
     import relnet.tasks.clevr
-    import relnet.tasks.sort_of_clevr  # noqa: F401
+    import relnet.tasks.sort_of_clevr
     import relnet.tasks.sudoku  # noqa: F401
 
 
