@@ -119,16 +119,15 @@ class Sudoku(Task):
 
 
 _PRESETS: dict[str, dict[str, TrainConfig]] = {
-    # A 2-core CPU in about 20 minutes: a smaller RRN (64 wide, 2-layer MLPs) for fewer steps, and a
-    # small batch with a high learning rate, since the number of updates is what such a run lacks.
+    # A 2-core CPU in about 20 minutes: a smaller RRN (64 wide, 2-layer MLPs) for fewer steps. (Batch
+    # 16 at lr 2e-3 with clipping, for twice the updates, did worse: 21.8% vs 25.7% of val cells.)
     "quick": {
         "rrn": TrainConfig(
             epochs=1,
-            batch_size=16,
-            lr=2e-3,
-            warmup_steps=50,
+            batch_size=32,
+            lr=1e-3,
+            warmup_steps=30,
             schedule="cosine",
-            grad_clip=1.0,
             eval_batch_size=256,
             model={"embed_dim": 16, "hidden_dim": 64, "mlp_layers": 2, "steps": 8, "eval_steps": 32},
         ),
