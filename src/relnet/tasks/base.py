@@ -37,6 +37,8 @@ class TrainConfig:
     # >1: training batches hold runs of this many examples sharing the task's ``group_column`` (e.g.
     # questions about one image), so a model can encode each image once per batch.
     group_size: int = 1
+    # <1: each epoch trains on this fraction of a fresh shuffle of the training set (CPU-sized recipes).
+    train_fraction: float = 1.0
     model: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -49,6 +51,8 @@ class TrainConfig:
             problems.append(f"the learning rate must be positive (got {self.lr})")
         if self.schedule not in ("constant", "cosine"):
             problems.append(f"schedule must be 'constant' or 'cosine' (got {self.schedule!r})")
+        if not 0 < self.train_fraction <= 1:
+            problems.append(f"train_fraction must be in (0, 1] (got {self.train_fraction})")
         if self.group_size < 1:
             problems.append(f"group_size must be at least 1 (got {self.group_size})")
         if self.warmup_steps < 0 or self.weight_decay < 0:

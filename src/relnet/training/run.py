@@ -63,6 +63,7 @@ def build_trainer(
     grad_clip: float | None = None,
     extra_callbacks: list[L.Callback] | None = None,
     resuming: bool = False,
+    train_fraction: float = 1.0,
 ) -> L.Trainer:
     """A Trainer with relnet's conventions: deterministic data order, epoch-end ``last.ckpt``, CSV and
     TensorBoard logs in ``run_dir`` (no logs or checkpoints when ``run_dir`` is None). A resumed run
@@ -82,7 +83,9 @@ def build_trainer(
     if precision == "auto":
         precision = auto_precision(hardware.accelerator)
     try:
-        return _make_trainer(hardware, precision, max_epochs, loggers, callbacks, run_dir, progress, grad_clip)
+        return _make_trainer(
+            hardware, precision, max_epochs, loggers, callbacks, run_dir, progress, grad_clip, train_fraction
+        )
     except (MisconfigurationException, ValueError, RuntimeError, TypeError) as error:
         raise RelnetError(f"cannot set up training on this hardware: {error}") from None
 
@@ -96,8 +99,10 @@ def _make_trainer(
     run_dir: Path | None,
     progress: bool,
     grad_clip: float | None,
+    train_fraction: float,
 ) -> L.Trainer:
     return L.Trainer(
+        limit_train_batches=train_fraction,
         accelerator=hardware.accelerator,
         devices=hardware.devices,
         strategy=hardware.strategy,
@@ -172,6 +177,7 @@ def train(
         grad_clip=config.grad_clip,
         extra_callbacks=callbacks,
         resuming=resume,
+        train_fraction=config.train_fraction,
     )
     start = time.perf_counter()
     trainer.fit(module, datamodule=datamodule, ckpt_path=str(checkpoint) if resume else None)
