@@ -182,8 +182,14 @@ def cmd_results(args: argparse.Namespace) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------------- text output
-def _format_metrics(metrics: dict[str, float]) -> str:
-    return "\n".join(f"  {name:<18} {100 * value:6.2f}%" for name, value in metrics.items())
+def _format_metrics(metrics: dict[str, float], task_name: str) -> str:
+    from relnet.tasks import get_task
+
+    counts = get_task(task_name).count_metrics  # e.g. bAbI's tasks_passed is a number, not a fraction
+    return "\n".join(
+        f"  {name:<18} {value:6g}" if name in counts else f"  {name:<18} {100 * value:6.2f}%"
+        for name, value in metrics.items()
+    )
 
 
 def _text(args: argparse.Namespace, payload: dict[str, Any]) -> str:
@@ -193,9 +199,11 @@ def _text(args: argparse.Namespace, payload: dict[str, Any]) -> str:
     if args.command == "inspect":
         return json.dumps(payload, indent=2)
     if args.command == "train":
-        return f"val metrics:\n{_format_metrics(payload['val_metrics'])}\nweights: {payload['weights']}"
+        metrics = _format_metrics(payload["val_metrics"], payload["task"])
+        return f"val metrics:\n{metrics}\nweights: {payload['weights']}"
     if args.command == "eval":
-        return f"{payload['model']} on {payload['data']} ({payload['split']}):\n{_format_metrics(payload['metrics'])}"
+        metrics = _format_metrics(payload["metrics"], payload["task"])
+        return f"{payload['model']} on {payload['data']} ({payload['split']}):\n{metrics}"
     if args.command == "results":
         return payload["table"]
     if args.command == "show":
