@@ -23,6 +23,7 @@ from torch import nn
 from torch.utils.checkpoint import checkpoint
 
 from relnet.nn.mlp import MLP
+from relnet.nn.relation import pair_mask
 
 Reduction = Literal["sum", "mean"]
 
@@ -202,13 +203,7 @@ class MultiLayerRelationNetwork(nn.Module):
         return torch.cat(parts, dim=1)
 
     def _pair_mask(self, objects: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor | None:
-        """``(B, n, n)`` bool of the pairs that count, or None when all do."""
-        n = objects.shape[1]
-        pair_mask = None if mask is None else mask[:, :, None] & mask[:, None, :]
-        if not self.self_pairs:
-            off_diagonal = ~torch.eye(n, dtype=torch.bool, device=objects.device)
-            pair_mask = off_diagonal.expand(objects.shape[0], n, n) if pair_mask is None else pair_mask & off_diagonal
-        return pair_mask
+        return pair_mask(objects, mask, self_pairs=self.self_pairs)
 
     @staticmethod
     def _row_counts(objects: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:

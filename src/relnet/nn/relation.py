@@ -28,6 +28,19 @@ from relnet.nn.mlp import MLP
 Reduction = Literal["sum", "mean"]
 
 
+def pair_mask(objects: torch.Tensor, mask: torch.Tensor | None, *, self_pairs: bool) -> torch.Tensor | None:
+    """``(B, n, n)`` bool of the object pairs that count, or ``None`` when every pair does.
+
+    ``objects`` ``(B, n, d)``; ``mask`` ``(B, n)`` bool (``True``: a real object) or ``None``.
+    """
+    n = objects.shape[1]
+    pairs = None if mask is None else mask[:, :, None] & mask[:, None, :]
+    if not self_pairs:
+        off_diagonal = ~torch.eye(n, dtype=torch.bool, device=objects.device)
+        pairs = off_diagonal.expand(objects.shape[0], n, n) if pairs is None else pairs & off_diagonal
+    return pairs
+
+
 class RelationNetwork(nn.Module):
     """A question-conditioned Relation Network over a set of objects.
 
@@ -214,13 +227,7 @@ class RelationNetwork(nn.Module):
         return max(1, min(n, int(self.pair_memory_budget_mb * 2**20 // bytes_per_row)))
 
     def _pair_mask(self, objects: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor | None:
-        """``(B, n, n)`` bool of the pairs that count, or ``None`` when every pair does."""
-        n = objects.shape[1]
-        pair_mask = None if mask is None else mask[:, :, None] & mask[:, None, :]
-        if not self.self_pairs:
-            off_diagonal = ~torch.eye(n, dtype=torch.bool, device=objects.device)
-            pair_mask = off_diagonal.expand(objects.shape[0], n, n) if pair_mask is None else pair_mask & off_diagonal
-        return pair_mask
+        return pair_mask(objects, mask, self_pairs=self.self_pairs)
 
     @staticmethod
     def _pair_count(objects: torch.Tensor, pair_mask: torch.Tensor | None) -> torch.Tensor:

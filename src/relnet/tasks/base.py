@@ -98,9 +98,18 @@ class Task(ABC):
         """Validate a dataset folder and return its statistics."""
 
     # -- models ----------------------------------------------------------------------------
-    @abstractmethod
+    #: ``{model name: module class}`` and ``{preset: {model name: recipe}}``, used by the default
+    #: :meth:`build_model` and :meth:`preset`.
+    model_classes: ClassVar[dict[str, type[nn.Module]]] = {}
+    recipes: ClassVar[dict[str, dict[str, TrainConfig]]] = {}
+
     def build_model(self, model_name: str, config: dict[str, Any]) -> nn.Module:
         """A module mapping a :data:`Batch` to the task's output (usually answer logits)."""
+        self.check_model_name(model_name)
+        try:
+            return self.model_classes[model_name](**config)
+        except TypeError as error:
+            raise RelnetError(f"bad configuration for {self.name} model {model_name!r}: {error}") from None
 
     def fit_config_to_data(self, model_name: str, config: dict[str, Any], root: Path, split: str) -> dict[str, Any]:
         """The model config adjusted to a dataset split (e.g. its image size); unchanged by default."""
@@ -110,9 +119,12 @@ class Task(ABC):
         if model_name not in self.models:
             raise RelnetError(f"unknown model {model_name!r} for {self.name}; known models: {', '.join(self.models)}")
 
-    @abstractmethod
     def preset(self, model_name: str, preset: str) -> TrainConfig:
         """The training recipe ``preset`` (``quick``, ``full`` or ``paper``) for ``model_name``."""
+        self.check_model_name(model_name)
+        if preset not in self.presets:
+            raise RelnetError(f"unknown preset {preset!r}; choose one of {', '.join(self.presets)}")
+        return self.recipes[preset][model_name]
 
     presets: ClassVar[tuple[str, ...]] = ("quick", "full", "paper")
 

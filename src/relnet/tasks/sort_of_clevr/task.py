@@ -12,19 +12,15 @@ from torch import nn
 
 from relnet.errors import DataFormatError, RelnetError
 from relnet.tasks import register
-from relnet.tasks.base import Batch, Records, Task, TrainConfig
+from relnet.tasks.base import Batch, Records, Task
 from relnet.tasks.sort_of_clevr import metrics
 from relnet.tasks.sort_of_clevr.dataset import load_images, load_table
 from relnet.tasks.sort_of_clevr.explain import explain_pairs
 from relnet.tasks.sort_of_clevr.format import ANSWERS, read_split
 from relnet.tasks.sort_of_clevr.generator import GeneratorConfig, answer_question, generate
 from relnet.tasks.sort_of_clevr.models import MODELS
+from relnet.tasks.sort_of_clevr.recipes import RECIPES
 from relnet.viz import draw_pairs
-
-PIXEL_CNN = (32, 64, 128, 256)
-QUICK_CNN = (24, 24, 24, 24)
-PAPER_G = (2000, 2000, 2000, 2000)
-PAPER_F = (2000, 1000, 500, 100)
 
 
 @register
@@ -32,6 +28,8 @@ class SortOfClevr(Task):
     name = "sort-of-clevr"
     description = "Sort-of-CLEVR (Santoro et al. 2017): 75×75 images of 6 shapes, relational questions"
     models = tuple(MODELS)
+    model_classes = MODELS
+    recipes = RECIPES
     headline_metrics = ("relational", "non_relational")
     group_column = "image_index"  # 20 questions per image: group_size > 1 encodes each image once
     # RN §5.3: CNN+RN > 94% on both; CNN+MLP 63% relational, ~94% non-relational.
@@ -84,23 +82,10 @@ class SortOfClevr(Task):
             }
         return report
 
-    def build_model(self, model_name: str, config: dict[str, Any]) -> nn.Module:
-        self.check_model_name(model_name)
-        try:
-            return MODELS[model_name](**config)
-        except TypeError as error:
-            raise RelnetError(f"bad configuration for {self.name} model {model_name!r}: {error}") from None
-
     def fit_config_to_data(self, model_name: str, config: dict[str, Any], root: Path, split: str) -> dict[str, Any]:
         if model_name == "cnn-mlp":  # its MLP's input size depends on the image size
             return {**config, "image_size": read_split(root, split).image_size}
         return config
-
-    def preset(self, model_name: str, preset: str) -> TrainConfig:
-        self.check_model_name(model_name)
-        if preset not in self.presets:
-            raise RelnetError(f"unknown preset {preset!r}; choose one of {', '.join(self.presets)}")
-        return _PRESETS[preset][model_name]
 
     def show(self, model_name: str, model: nn.Module, root: Path, split: str, indices: list[int], out: Path) -> Path:
         table = load_table(root, split)
@@ -134,90 +119,3 @@ class SortOfClevr(Task):
 
     def summarize(self, records: Records) -> dict[str, float]:
         return metrics.summarize(records)
-
-
-_PRESETS: dict[str, dict[str, TrainConfig]] = {
-    # Fits the 15-minute main job on a 2-core CPU without bf16 hardware (fp32): data, three models,
-    # evaluation. The paper's CLEVR-sized CNN (4×24 channels) and a narrow g keep a step near 80 ms;
-    # runs of 4 questions per image let the CNN encode each image once for 4 questions. Both pixel
-    # models see the same 1.5 epochs of data through the same CNN shape.
-    "quick": {
-        "rn": TrainConfig(
-            epochs=2,
-            train_fraction=0.75,
-            batch_size=64,
-            lr=1e-3,
-            warmup_steps=200,
-            schedule="cosine",
-            group_size=4,
-            model={"channels": QUICK_CNN, "g_widths": (64,) * 4, "f_widths": (256, 256)},
-        ),
-        "cnn-mlp": TrainConfig(
-            epochs=2,
-            train_fraction=0.75,
-            batch_size=64,
-            lr=1e-3,
-            warmup_steps=200,
-            schedule="cosine",
-            group_size=4,
-            model={"channels": QUICK_CNN, "widths": (256,) * 4},
-        ),
-        "rn-state": TrainConfig(
-            epochs=1,
-            batch_size=64,
-            lr=1e-3,
-            warmup_steps=300,
-            schedule="cosine",
-            model={"g_widths": (256,) * 4, "f_widths": (256, 256)},
-        ),
-    },
-    # relnet's recommended recipe: the paper's architecture shape at a width a CPU trains in hours.
-    "full": {
-        "rn": TrainConfig(
-            epochs=10,
-            batch_size=64,
-            lr=1e-3,
-            warmup_steps=1000,
-            schedule="cosine",
-            group_size=4,
-            model={"channels": PIXEL_CNN, "g_widths": (256,) * 4, "f_widths": (256, 256)},
-        ),
-        "cnn-mlp": TrainConfig(
-            epochs=10,
-            batch_size=64,
-            lr=1e-3,
-            warmup_steps=1000,
-            schedule="cosine",
-            model={"channels": PIXEL_CNN, "widths": (256,) * 4},
-        ),
-        "rn-state": TrainConfig(
-            epochs=20,
-            batch_size=64,
-            lr=1e-3,
-            warmup_steps=1000,
-            schedule="cosine",
-            model={"g_widths": (256,) * 4, "f_widths": (256, 256)},
-        ),
-    },
-    # The paper's exact sizes and optimiser (Supp. D): g 4×2000, f 2000/1000/500/100, Adam 1e-4.
-    "paper": {
-        "rn": TrainConfig(
-            epochs=100,
-            batch_size=64,
-            lr=1e-4,
-            model={"channels": PIXEL_CNN, "g_widths": PAPER_G, "f_widths": PAPER_F},
-        ),
-        "cnn-mlp": TrainConfig(
-            epochs=100,
-            batch_size=64,
-            lr=1e-4,
-            model={"channels": PIXEL_CNN, "widths": PAPER_G + PAPER_F},
-        ),
-        "rn-state": TrainConfig(
-            epochs=100,
-            batch_size=64,
-            lr=1e-4,
-            model={"g_widths": PAPER_G, "f_widths": PAPER_F},
-        ),
-    },
-}
