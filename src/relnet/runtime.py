@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import os
+import platform
 import sys
+from pathlib import Path
 
 _M_TRIM_THRESHOLD = -1
 _M_TOP_PAD = -2
@@ -67,3 +70,23 @@ def auto_precision(accelerator: str = "auto") -> str:
     if wants_gpu and torch.cuda.is_available():
         return "bf16-mixed" if torch.cuda.is_bf16_supported() else "16-mixed"
     return "bf16-mixed" if cpu_has_fast_bf16() else "32-true"
+
+
+def device_description() -> str:
+    """E.g. ``"1× NVIDIA H100 80GB HBM3"`` or ``"2-core Intel(R) Xeon(R) ... CPU"``."""
+    import torch
+
+    if torch.cuda.is_available():
+        return f"{torch.cuda.device_count()}× {torch.cuda.get_device_name(0)}"
+    model = platform.processor() or "CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    # The vector ISA decides which precision is fast (AMX: bf16 ~7× fp32; AVX2: bf16 emulated, slower).
+    isa = torch.backends.cpu.get_cpu_capability()
+    return f"{cores}-core {model} ({isa}{', hardware bf16' if cpu_has_fast_bf16() else ', no hardware bf16'})"

@@ -203,7 +203,7 @@ def _in_child(function: Callable[..., Any], *args: Any) -> Any:
 
 
 def device_name() -> str:
-    from relnet.training.results import device_description
+    from relnet.runtime import device_description
 
     return device_description()
 

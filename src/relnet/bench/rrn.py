@@ -97,7 +97,7 @@ def bench_rrn(*, quick: bool, note: Note = print) -> dict[str, Any]:
     for row in rows:
         plain_row = next(r for r in rows if r["precision"] == row["precision"] and r["implementation"] == "plain")
         row["speedup"] = round(plain_row["step_seconds"] / row["step_seconds"], 2)
-    from relnet.training.results import device_description
+    from relnet.runtime import device_description
 
     hardware = device_description()
     threads = torch.get_num_threads()

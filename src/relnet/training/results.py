@@ -4,35 +4,11 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import platform
 import subprocess
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from relnet.tasks import Task
-
-
-def device_description() -> str:
-    """E.g. ``"1× NVIDIA H100 80GB HBM3"`` or ``"2-core Intel(R) Xeon(R) ... CPU"``."""
-    if torch.cuda.is_available():
-        return f"{torch.cuda.device_count()}× {torch.cuda.get_device_name(0)}"
-    model = platform.processor() or "CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    # The vector ISA decides which precision is fast (AMX: bf16 ~7× fp32; AVX2: bf16 emulated, slower).
-    from relnet.runtime import cpu_has_fast_bf16
-
-    isa = torch.backends.cpu.get_cpu_capability()
-    return f"{cores}-core {model} ({isa}{', hardware bf16' if cpu_has_fast_bf16() else ', no hardware bf16'})"
 
 
 def git_commit() -> str | None:

@@ -17,11 +17,11 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 
 from relnet.errors import RelnetError
-from relnet.runtime import auto_precision
+from relnet.runtime import auto_precision, device_description
 from relnet.tasks import TrainConfig, get_task
 from relnet.training.data import RelnetDataModule
 from relnet.training.module import RelnetModule
-from relnet.training.results import device_description, git_commit, results_table, write_result
+from relnet.training.results import git_commit, results_table, write_result
 from relnet.training.weights import load_state, read_header, save_weights
 from relnet.viz import metric_bars
 
