@@ -22,6 +22,7 @@ from typing import Any
 
 import torch
 
+from relnet.runtime import device_description
 from relnet.tasks.sudoku.metrics import step_loss
 from relnet.tasks.sudoku.models import SudokuRRN
 
@@ -97,8 +98,6 @@ def bench_rrn(*, quick: bool, note: Note = print) -> dict[str, Any]:
     for row in rows:
         plain_row = next(r for r in rows if r["precision"] == row["precision"] and r["implementation"] == "plain")
         row["speedup"] = round(plain_row["step_seconds"] / row["step_seconds"], 2)
-    from relnet.runtime import device_description
-
     hardware = device_description()
     threads = torch.get_num_threads()
     header = (
