@@ -9,16 +9,16 @@ from typing import Any, ClassVar
 
 import numpy as np
 import torch
-from torch import nn
 
 from relnet.errors import DataFormatError, RelnetError
 from relnet.tasks import register
-from relnet.tasks.base import Batch, CommandHandler, Records, Task, TrainConfig
+from relnet.tasks.base import Batch, CommandHandler, Records, Task
 from relnet.tasks.sudoku import metrics
 from relnet.tasks.sudoku.dataset import load_table
 from relnet.tasks.sudoku.format import SPLIT_FILES, read_puzzles
 from relnet.tasks.sudoku.generator import GeneratorConfig, generate, parse_givens
 from relnet.tasks.sudoku.models import MODELS
+from relnet.tasks.sudoku.recipes import RECIPES
 from relnet.tasks.sudoku.solver import solve
 
 
@@ -27,6 +27,8 @@ class Sudoku(Task):
     name = "sudoku"
     description = "Sudoku (Palm et al. 2018): 81 cells, 17–34 givens, the RRN solves it by message passing"
     models = tuple(MODELS)
+    model_classes = MODELS
+    recipes = RECIPES
     headline_metrics = ("givens_17", "overall")
     # RRN abstract: 96.6% of the 17-given test puzzles solved at 64 steps (94.1% at 32, DGL README).
     paper_results: ClassVar[dict[str, dict[str, float]]] = {"rrn": {"givens_17": 0.966}}
@@ -88,19 +90,6 @@ class Sudoku(Task):
         return report
 
     # -- models ----------------------------------------------------------------------------
-    def build_model(self, model_name: str, config: dict[str, Any]) -> nn.Module:
-        self.check_model_name(model_name)
-        try:
-            return MODELS[model_name](**config)
-        except TypeError as error:
-            raise RelnetError(f"bad configuration for {self.name} model {model_name!r}: {error}") from None
-
-    def preset(self, model_name: str, preset: str) -> TrainConfig:
-        self.check_model_name(model_name)
-        if preset not in self.presets:
-            raise RelnetError(f"unknown preset {preset!r}; choose one of {', '.join(self.presets)}")
-        return _PRESETS[preset][model_name]
-
     def add_commands(self, commands: argparse._SubParsersAction) -> dict[str, CommandHandler]:
         from relnet.tasks.sudoku.commands import add_solve_command
 
@@ -116,46 +105,3 @@ class Sudoku(Task):
 
     def summarize(self, records: Records) -> dict[str, float]:
         return metrics.summarize(records)
-
-
-_PRESETS: dict[str, dict[str, TrainConfig]] = {
-    # A 2-core CPU in about 20 minutes: a smaller RRN (64 wide, 2-layer MLPs) for fewer steps. (Batch
-    # 16 at lr 2e-3 with clipping, for twice the updates, did worse: 21.8% vs 25.7% of val cells.)
-    "quick": {
-        "rrn": TrainConfig(
-            epochs=1,
-            batch_size=32,
-            lr=1e-3,
-            warmup_steps=30,
-            schedule="cosine",
-            eval_batch_size=256,
-            model={"embed_dim": 16, "hidden_dim": 64, "mlp_layers": 2, "steps": 8, "eval_steps": 32},
-        ),
-    },
-    # The paper's network and step counts with a faster optimiser schedule, for a long CPU run or a GPU.
-    "full": {
-        "rrn": TrainConfig(
-            epochs=20,
-            batch_size=64,
-            lr=1e-3,
-            weight_decay=1e-4,
-            warmup_steps=300,
-            schedule="cosine",
-            grad_clip=5.0,
-            eval_batch_size=256,
-            model={"embed_dim": 16, "hidden_dim": 96, "mlp_layers": 3, "steps": 32, "eval_steps": 64},
-        ),
-    },
-    # The paper exactly (§3.2 of papers.md): embeddings 16, hidden 96, 3-layer MLPs, LSTM, 32 training
-    # and 64 test steps, Adam 2e-4 with L2 1e-4, batch 64. Meant for a GPU on Palm-sized data.
-    "paper": {
-        "rrn": TrainConfig(
-            epochs=40,
-            batch_size=64,
-            lr=2e-4,
-            weight_decay=1e-4,
-            eval_batch_size=512,
-            model={"embed_dim": 16, "hidden_dim": 96, "mlp_layers": 3, "steps": 32, "eval_steps": 64},
-        ),
-    },
-}
