@@ -251,3 +251,17 @@ def test_show_draws_pairs(capsys, tmp_path: Path, tiny_sort_of_clevr: Path, mode
     assert out.stat().st_size > 5000
     _fails_with(capsys, [*argv[:-4], "--questions", "0,999"], "question indices [999] are out of range")
     _fails_with(capsys, [*argv[:-4], "--questions", "a,b"], "--questions must be comma-separated integers")
+
+
+def test_unknown_benchmark(capsys) -> None:
+    _fails_with(capsys, ["bench", "nope"], "unknown benchmark 'nope'; known benchmarks: rn, rrn")
+
+
+def test_bad_grouping_and_fraction_in_a_recipe() -> None:
+    from relnet.errors import RelnetError
+    from relnet.tasks import TrainConfig
+
+    with pytest.raises(RelnetError, match="group_size must be at least 1"):
+        TrainConfig(epochs=1, group_size=0)
+    with pytest.raises(RelnetError, match=r"train_fraction must be in \(0, 1\]"):
+        TrainConfig(epochs=1, train_fraction=1.5)

@@ -153,4 +153,3 @@ def test_memory_budget_picks_a_chunk_and_keeps_the_result() -> None:
     torch.testing.assert_close(network(objects, condition), network.reference_forward(objects, condition), **TOLERANCE)
     with pytest.raises(ValueError, match="pair_memory_budget_mb"):
         _network(pair_memory_budget_mb=10, pair_chunk_size=2)
-
