@@ -20,7 +20,6 @@ from relnet.tasks.sort_of_clevr.format import ANSWERS, read_split
 from relnet.tasks.sort_of_clevr.generator import GeneratorConfig, answer_question, generate
 from relnet.tasks.sort_of_clevr.models import MODELS
 from relnet.tasks.sort_of_clevr.recipes import RECIPES
-from relnet.viz import draw_pairs
 
 
 @register
@@ -88,6 +87,8 @@ class SortOfClevr(Task):
         return config
 
     def show(self, model_name: str, model: nn.Module, root: Path, split: str, indices: list[int], out: Path) -> Path:
+        from relnet.viz import draw_pairs  # matplotlib only when drawing: it costs ~1 s of CLI start-up
+
         table = load_table(root, split)
         bad = [index for index in indices if not 0 <= index < len(table)]
         if bad:
