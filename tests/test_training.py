@@ -88,6 +88,45 @@ def test_weights_round_trip_and_evaluation(tiny_sort_of_clevr: Path, tmp_path: P
     assert set(metrics) >= {"relational", "non_relational", "closest_to", "furthest_from", "count", "query_shape"}
 
 
+class RecordEachValidation(L.Callback):
+    """Keeps every validated epoch's val accuracy and a copy of its weights."""
+
+    def __init__(self) -> None:
+        self.accuracy: list[float] = []
+        self.weights: list[dict[str, torch.Tensor]] = []
+
+    def on_validation_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+        if trainer.state.fn == "fit":
+            self.accuracy.append(module.last_metrics["val"]["accuracy"])
+            self.weights.append(_state(module))
+
+
+@pytest.mark.parametrize("keep", ["best", "last"])
+def test_kept_weights_are_the_best_or_the_last_epoch(tiny_sort_of_clevr: Path, tmp_path: Path, keep: str) -> None:
+    seen = RecordEachValidation()
+    config = TINY_STATE_RN.with_overrides(keep=keep, epochs=4, lr=2e-2)  # a high lr makes val accuracy jump
+    outcome = train(
+        "sort-of-clevr",
+        "rn-state",
+        tiny_sort_of_clevr,
+        config,
+        run_dir=tmp_path,
+        seed=3,
+        progress=False,
+        callbacks=[seen],
+    )
+    assert len(seen.accuracy) == 4
+    assert max(seen.accuracy) > seen.accuracy[-1]  # the case worth testing: the best is not the last
+    chosen = seen.accuracy.index(max(seen.accuracy)) if keep == "best" else 3
+    assert outcome.kept_epoch == (chosen + 1 if keep == "best" else None)
+    assert outcome.val_metrics["accuracy"] == seen.accuracy[chosen]
+    for name, value in _state(outcome.module).items():
+        torch.testing.assert_close(value, seen.weights[chosen][name], rtol=0, atol=0, msg=name)
+    rebuilt = module_from_weights(outcome.weights)  # the saved file holds the kept weights too
+    for name, value in rebuilt.model.state_dict().items():
+        torch.testing.assert_close(value, seen.weights[chosen][name], rtol=0, atol=0, msg=name)
+
+
 def test_state_rn_learns_sort_of_clevr(small_sort_of_clevr: Path, tmp_path: Path) -> None:
     config = TINY_STATE_RN.with_overrides(
         epochs=15, batch_size=64, lr=3e-3, precision="auto", model={"g_widths": (128,) * 3, "f_widths": (128,)}

@@ -39,6 +39,9 @@ class TrainConfig:
     group_size: int = 1
     # <1: each epoch trains on this fraction of a fresh shuffle of the training set (CPU-sized recipes).
     train_fraction: float = 1.0
+    # "best": the saved weights are those of the epoch with the best validation metrics (the task's
+    # ``selection_metrics``); "last": those of the last epoch.
+    keep: str = "best"
     model: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -53,6 +56,8 @@ class TrainConfig:
             problems.append(f"schedule must be 'constant' or 'cosine' (got {self.schedule!r})")
         if not 0 < self.train_fraction <= 1:
             problems.append(f"train_fraction must be in (0, 1] (got {self.train_fraction})")
+        if self.keep not in ("best", "last"):
+            problems.append(f"keep must be 'best' or 'last' (got {self.keep!r})")
         if self.group_size < 1:
             problems.append(f"group_size must be at least 1 (got {self.group_size})")
         if self.warmup_steps < 0 or self.weight_decay < 0:
@@ -80,6 +85,9 @@ class Task(ABC):
     headline_metrics: ClassVar[tuple[str, ...]] = ("accuracy",)
     #: Metrics that are counts rather than fractions (tables print them as numbers, not percentages).
     count_metrics: ClassVar[tuple[str, ...]] = ()
+    #: Validation metrics that pick the kept epoch (``TrainConfig.keep == "best"``), compared in
+    #: order: a later one breaks ties of the earlier ones (Sudoku: whole grids, then cells).
+    selection_metrics: ClassVar[tuple[str, ...]] = ("accuracy",)
 
     # -- data ------------------------------------------------------------------------------
     def add_generate_arguments(self, parser: argparse.ArgumentParser) -> None:

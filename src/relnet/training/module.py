@@ -32,6 +32,9 @@ class RelnetModule(L.LightningModule):
         self.seed = seed
         self._records: dict[str, list[Records]] = {"val": [], "test": []}
         self.last_metrics: dict[str, dict[str, float]] = {}
+        # The best validated epoch so far: its 1-based number, its val metrics and a CPU copy of
+        # the weights. Kept in checkpoints, so a resumed run still knows it.
+        self.best: dict[str, Any] | None = None
 
     @classmethod
     def from_config(cls, task: str, model_name: str, config: TrainConfig, seed: int = 0) -> RelnetModule:
@@ -98,6 +101,38 @@ class RelnetModule(L.LightningModule):
 
     def on_validation_epoch_end(self) -> None:
         self._log_split_metrics("val")
+        if self.trainer.state.fn == "fit" and "val" in self.last_metrics:
+            self._remember_if_best(self.last_metrics["val"])
+
+    def _selection_key(self, metrics: dict[str, float]) -> list[float]:
+        def value(name: str) -> float:
+            number = metrics.get(name)
+            return -math.inf if number is None or math.isnan(number) else float(number)
+
+        return [value(name) for name in self.task.selection_metrics]
+
+    def _remember_if_best(self, metrics: dict[str, float]) -> None:
+        key = self._selection_key(metrics)
+        if self.best is not None and key <= self.best["key"]:
+            return
+        weights = {name: tensor.detach().to("cpu", copy=True) for name, tensor in self.model.state_dict().items()}
+        self.best = {"key": key, "epoch": self.current_epoch + 1, "val": dict(metrics), "weights": weights}
+
+    def keep_weights(self, keep: str) -> int | None:
+        """Put the kept epoch's weights in the model (``"best"``: the best validated epoch; ``"last"``:
+        unchanged) and its val metrics in ``last_metrics``; returns that epoch's number, or None when
+        the last weights stay (``"last"``, or no epoch was validated)."""
+        if keep != "best" or self.best is None:
+            return None
+        self.model.load_state_dict(self.best["weights"])
+        self.last_metrics["val"] = dict(self.best["val"])
+        return int(self.best["epoch"])
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        checkpoint["relnet_best"] = self.best
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        self.best = checkpoint.get("relnet_best")
 
     def on_test_epoch_end(self) -> None:
         self._log_split_metrics("test")

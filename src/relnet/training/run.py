@@ -46,6 +46,8 @@ class TrainOutcome:
     run_dir: Path
     wall_seconds: float
     is_global_zero: bool
+    #: The epoch whose weights were kept (the best validated one), or None for the last epoch's.
+    kept_epoch: int | None = None
 
 
 def _quiet_lightning() -> None:
@@ -182,10 +184,13 @@ def train(
     start = time.perf_counter()
     trainer.fit(module, datamodule=datamodule, ckpt_path=str(checkpoint) if resume else None)
     wall = time.perf_counter() - start
+    kept_epoch = module.keep_weights(config.keep)
     weights = run_dir / "model.safetensors"
     if trainer.is_global_zero:
         save_weights(weights, task_name, model_name, dict(config.model), module.model)
-    return TrainOutcome(module, module.last_metrics.get("val", {}), weights, run_dir, wall, trainer.is_global_zero)
+    return TrainOutcome(
+        module, module.last_metrics.get("val", {}), weights, run_dir, wall, trainer.is_global_zero, kept_epoch
+    )
 
 
 def evaluate(
@@ -327,9 +332,14 @@ def reproduce(
             "split": "test",
             "metrics": metrics,
             "val_metrics": outcome.val_metrics,
+            "kept_epoch": outcome.kept_epoch or config.epochs,
             "command": command,
             "commit": git_commit(),
             "device": device_description(),
+            # fp32 sums are reduced in a thread-count-dependent order: the same seed reproduces a run
+            # bit for bit only with the same number of threads.
+            "threads": torch.get_num_threads(),
+            "torch": torch.__version__,
             "wall_seconds": round(wall, 1),
             "train_seconds": round(outcome.wall_seconds, 1),
             "seed": seed,
