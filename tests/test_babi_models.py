@@ -87,6 +87,10 @@ def test_metrics_count_passed_tasks_and_mean_error() -> None:
     assert metrics["task_1"] == pytest.approx(0.96) and metrics["task_16"] == pytest.approx(0.5)
     assert metrics["tasks_passed"] == 1 and metrics["mean_error"] == pytest.approx(0.27)
     assert "task_2" not in metrics
+    # The line: 5% error fails, 4.9% passes (accuracy above 95%, counted exactly).
+    for right, passed in ((950, 0), (951, 1)):
+        records = {"correct": torch.arange(1000) < right, "task": torch.full((1000,), 3)}
+        assert summarize(records)["tasks_passed"] == passed
 
 
 def test_inspect_and_generate_verbs(capsys, small_babi: Path, tmp_path: Path) -> None:

@@ -220,3 +220,19 @@ def test_render_shows_objects_in_their_colours() -> None:
 def test_scene_config_checks() -> None:
     with pytest.raises(RelnetError):
         SceneConfig(min_objects=4, max_objects=3)
+
+
+def test_state_rows_keep_every_object_of_an_oversized_scene() -> None:
+    from relnet.tasks.clevr.dataset import state_rows
+    from relnet.tasks.clevr.format import ATTRIBUTES
+
+    def scene(count: int) -> dict:
+        obj = {"3d_coords": [1.0, -1.0, 0.35], "rotation": 90.0}
+        obj.update({attribute: values[0] for attribute, values in ATTRIBUTES.items()})
+        return {"objects": [dict(obj) for _ in range(count)]}
+
+    rows, mask = state_rows([scene(12), scene(3)])
+    assert rows.shape[:2] == (2, 12) and mask.sum(1).tolist() == [12, 3]
+    assert np.allclose(rows[0, 11, :5], [1 / 3, -1 / 3, 0.35 / 3, 0.0, 1.0], atol=1e-6)
+    rows, mask = state_rows([scene(3)])
+    assert rows.shape[1] == 10  # CLEVR's usual slot count when no scene exceeds it

@@ -251,6 +251,20 @@ def test_show_draws_pairs(capsys, tmp_path: Path, tiny_sort_of_clevr: Path, mode
     assert out.stat().st_size > 5000
     _fails_with(capsys, [*argv[:-4], "--questions", "0,999"], "question indices [999] are out of range")
     _fails_with(capsys, [*argv[:-4], "--questions", "a,b"], "--questions must be comma-separated integers")
+    _fails_with(capsys, [*argv[:-4], "--questions", ","], "--questions names no question")
+
+
+def test_reproduce_of_a_task_without_models_fails_before_any_work(capsys, tmp_path: Path) -> None:
+    _fails_with(capsys, ["reproduce", "clevr", "--results", str(tmp_path)], "clevr has no models to reproduce yet")
+    assert not any(tmp_path.iterdir())
+
+
+def test_json_flag_before_or_after_a_task_verb() -> None:
+    from relnet.cli import _parse
+
+    assert _parse(["clevr", "--json", "stats", "x"]).json
+    assert _parse(["clevr", "stats", "x", "--json"]).json
+    assert not _parse(["clevr", "stats", "x"]).json
 
 
 def test_unknown_benchmark(capsys) -> None:

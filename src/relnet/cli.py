@@ -163,6 +163,8 @@ def cmd_show(args: argparse.Namespace) -> dict[str, Any]:
         indices = [int(part) for part in args.questions.split(",") if part.strip()]
     except ValueError:
         raise RelnetError(f"--questions must be comma-separated integers, got {args.questions!r}") from None
+    if not indices:
+        raise RelnetError("--questions names no question; give comma-separated indices such as 0,1,2")
     out = module.task.show(module.model_name, module.model, Path(args.data), args.split, indices, Path(args.out))
     return {"task": module.task.name, "model": module.model_name, "out": str(out), "questions": indices}
 

@@ -79,8 +79,8 @@ CONFIGS: tuple[RNShape, ...] = (
     RNShape("sort-of-clevr", batch=64, objects=25, object_dim=258, condition_dim=11, output_dim=12),
     # CLEVR from pixels: 8×8 cells of 24 channels + 2 coordinates, a 128-unit question LSTM, 28 answers.
     RNShape("clevr", batch=64, objects=64, object_dim=26, condition_dim=128, output_dim=28),
-    # bAbI: 20 sentences (32-unit LSTM + 20-way relative position), a 32-unit question, 159 answers.
-    RNShape("babi", batch=64, objects=20, object_dim=52, condition_dim=32, output_dim=159, f_widths=(256, 512)),
+    # bAbI: 20 sentences (32-unit LSTM + 20-way relative position), a 32-unit question, 68 answer words.
+    RNShape("babi", batch=64, objects=20, object_dim=52, condition_dim=32, output_dim=68, f_widths=(256, 512)),
     # A large set: 1,024 objects, one sample, pairs chunked under a 1 GB budget.
     RNShape("large", batch=1, objects=1024, object_dim=26, condition_dim=128, output_dim=28, memory_budget_mb=1024),
 )

@@ -193,7 +193,9 @@ class RecurrentRelationalNetwork(nn.Module):
         receiver_term = F.linear(hidden, weight[:, h : 2 * h], self.message_first.bias).flatten(0, 1)
         first = sender_term.index_select(0, graph.senders) + receiver_term.index_select(0, graph.receivers)
         if self.edge_dim:
-            first = first + F.linear(graph.edge_features, weight[:, 2 * h :]).flatten(0, 1)
+            if graph.edge_term is None:  # edge features do not change between steps: project them once
+                graph.edge_term = F.linear(graph.edge_features, weight[:, 2 * h :]).flatten(0, 1)
+            first = first + graph.edge_term
         z = self.message_middle(F.relu(first))  # (B·E, w'): the only per-edge matmuls
         if graph.edge_weight is not None:
             z = z * graph.edge_weight[:, None].to(z.dtype)
@@ -237,6 +239,8 @@ class _Graph:
         self.senders, self.receivers = senders, receivers
         self.edge_weight, self.in_degree = edge_weight, in_degree
         self.edge_features, self.node_mask = edge_features, node_mask
+        #: ``(B·E, w)``: the edge features' share of the message MLP's first layer, set at the first step.
+        self.edge_term: torch.Tensor | None = None
 
     @classmethod
     def build(

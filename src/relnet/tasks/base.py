@@ -85,6 +85,8 @@ class Task(ABC):
     headline_metrics: ClassVar[tuple[str, ...]] = ("accuracy",)
     #: Metrics that are counts rather than fractions (tables print them as numbers, not percentages).
     count_metrics: ClassVar[tuple[str, ...]] = ()
+    #: Metrics where lower is better (error rates); accuracy charts leave them out.
+    error_metrics: ClassVar[tuple[str, ...]] = ()
     #: Validation metrics that pick the kept epoch (``TrainConfig.keep == "best"``), compared in
     #: order: a later one breaks ties of the earlier ones (Sudoku: whole grids, then cells).
     selection_metrics: ClassVar[tuple[str, ...]] = ("accuracy",)

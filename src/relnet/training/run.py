@@ -296,6 +296,8 @@ def reproduce(
     ``results_dir/<task>[/<preset>]/<model>.json`` + weights + a table. Returns the result records."""
     task = get_task(task_name)
     models = models or list(task.models)
+    if not models:
+        raise RelnetError(f"{task_name} has no models to reproduce yet")
     for model_name in models:
         task.preset(model_name, preset)  # fail on a bad name before any work
     generated = data_root is None
@@ -370,7 +372,8 @@ def write_summary(task_name: str, out_dir: Path) -> str:
         raise RelnetError(f"no {task_name} results in {out_dir}")
     table = results_table(task, records)
     commands = "\n".join(sorted({f"    {r['command']}" for r in records}))
-    fractions = [name for name in records[0]["metrics"] if name not in task.count_metrics]
+    excluded = {*task.count_metrics, *task.error_metrics}  # the chart's axis is accuracy in %
+    fractions = [name for name in records[0]["metrics"] if name not in excluded]
     metric_bars(records, fractions, Path(out_dir) / "accuracy.png", title=f"{task_name} (test)")
     devices = ", ".join(sorted({r["device"] for r in records}))
     (Path(out_dir) / "README.md").write_text(

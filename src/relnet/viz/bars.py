@@ -17,7 +17,11 @@ def metric_bars(records: Sequence[dict[str, Any]], metric_names: Sequence[str], 
     figure, axes = plt.subplots(figsize=(1.2 + 1.1 * len(metric_names), 3.6), dpi=120)
     width = 0.8 / max(1, len(records))
     for index, record in enumerate(records):
-        values = [100 * (record["metrics"].get(name) or 0.0) for name in metric_names]
+        # A metric a record lacks (null: e.g. no 17-given puzzles in the test set) gets no bar, not 0%.
+        values = [
+            float("nan") if record["metrics"].get(name) is None else 100 * record["metrics"][name]
+            for name in metric_names
+        ]
         positions = [k + (index - (len(records) - 1) / 2) * width for k in range(len(metric_names))]
         axes.bar(positions, values, width=width, label=record["model"])
     axes.set_xticks(range(len(metric_names)), [name.replace("_", "\n") for name in metric_names], fontsize=8)

@@ -28,6 +28,7 @@ class Babi(Task):
     recipes = RECIPES
     headline_metrics = ("accuracy", "mean_error")
     count_metrics = ("tasks_passed",)
+    error_metrics = ("mean_error",)
     # RN §5.4: 18/20 (task 2 8.1% error, task 3 16.5%, task 16 2.1%); RRN: 20/20, 0.46% mean error;
     # MLRN: 20/20 (abstract). Joint training on en-10k.
     paper_results: ClassVar[dict[str, dict[str, float]]] = {

@@ -116,7 +116,9 @@ def load_images(
             cached_indices = json.loads(sidecar.read_text())["indices"]
         except (ValueError, KeyError):
             cached_indices = None
-        images = np.load(path, mmap_mode="r")
+        # Copy-on-write mapping: pages are read on demand and shared between processes (DDP ranks),
+        # and the array is writable, which torch.from_numpy wants.
+        images = np.load(path, mmap_mode="c")
         if cached_indices == indices and images.shape == (len(indices), height, width, 3):
             return indices, images
     images = np.empty((len(indices), height, width, 3), dtype=np.uint8)

@@ -52,7 +52,10 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     bench.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     bench.add_argument("--supersample", type=int, default=2)
     for sub in (answer, stats, show, cache, bench):
-        sub.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+        # SUPPRESS: an absent verb-level flag must not overwrite `relnet clevr --json VERB`.
+        sub.add_argument(
+            "--json", action="store_true", default=argparse.SUPPRESS, help="print one JSON object on stdout"
+        )
     return parser
 
 

@@ -50,11 +50,16 @@ def vocabulary(root: Path) -> list[str]:
 
 
 def state_rows(scenes: list[dict]) -> tuple[np.ndarray, np.ndarray]:
-    """``(S, 10, STATE_FEATURES)`` float32 object rows and ``(S, 10)`` bool masks of real objects."""
-    rows = np.zeros((len(scenes), MAX_OBJECTS, STATE_FEATURES), dtype=np.float32)
-    mask = np.zeros((len(scenes), MAX_OBJECTS), dtype=bool)
+    """``(S, n, STATE_FEATURES)`` float32 object rows and ``(S, n)`` bool masks of real objects.
+
+    ``n`` is CLEVR's 10, or the largest scene's object count when a hand-made file has more: no object
+    is ever dropped.
+    """
+    slots = max([MAX_OBJECTS, *(len(scene["objects"]) for scene in scenes)])
+    rows = np.zeros((len(scenes), slots, STATE_FEATURES), dtype=np.float32)
+    mask = np.zeros((len(scenes), slots), dtype=bool)
     for s, scene in enumerate(scenes):
-        for o, obj in enumerate(scene["objects"][:MAX_OBJECTS]):
+        for o, obj in enumerate(scene["objects"]):
             angle = np.radians(obj["rotation"])
             row = [*(c / 3.0 for c in obj["3d_coords"]), np.cos(angle), np.sin(angle)]
             for attribute, values in ATTRIBUTES.items():
@@ -101,7 +106,7 @@ def load_table(root: Path, split: str, *, image_size: tuple[int, int] = (128, 12
         "family": torch.tensor([int(q.get("question_family_index", -1)) for q in questions]),
         "image_index": torch.tensor([row_of[q["image_index"]] for q in questions], dtype=torch.long),
     }
-    lookups = {"image": ("image_index", torch.from_numpy(np.array(images)))}
+    lookups = {"image": ("image_index", torch.from_numpy(images))}  # no copy: a cached split stays mapped
     if scenes is not None:
         ordered = sorted(scenes.scenes, key=lambda scene: scene["image_index"])
         rows, mask = state_rows(ordered)

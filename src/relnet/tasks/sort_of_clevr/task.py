@@ -98,10 +98,12 @@ class SortOfClevr(Task):
         with torch.no_grad():
             predictions = model.eval()(batch).argmax(-1)
         explanation = explain_pairs(model, batch, scenes.image_size)
+        # Table rows list each scene's questions in file order (as load_table builds them); scenes need
+        # not all have the same number of questions.
+        questions = [question for scene in scenes.scenes for question in scene.questions]
         panels = []
         for row, index in enumerate(indices):
-            scene = scenes.scenes[int(batch["image_index"][row])]
-            question = scene.questions[index % len(scene.questions)]
+            question = questions[index]
             answer = ANSWERS[int(predictions[row])]
             verdict = "right" if answer == question.answer else f"wrong, truth {question.answer}"
             panels.append(
