@@ -74,7 +74,10 @@ def build_trainer(
     callbacks: list[L.Callback] = list(extra_callbacks or [])
     loggers: list[Any] | bool = False
     if run_dir is not None:
-        callbacks.append(ModelCheckpoint(dirpath=run_dir / "checkpoints", save_last=True, save_top_k=0))
+        # save_top_k=1 without a monitor keeps the newest epoch's checkpoint and copies it to last.ckpt
+        # after every validation. (With save_top_k=0, Lightning >= 2.4 writes last.ckpt only when
+        # training ends normally, so a killed run could not be resumed.)
+        callbacks.append(ModelCheckpoint(dirpath=run_dir / "checkpoints", save_last=True, save_top_k=1))
         version = ""
         if resuming:
             version = f"resume-{sum(1 for p in (run_dir / 'logs').glob('resume-*')) + 1}"
@@ -167,7 +170,8 @@ def train(
     if resume:
         _check_resume(checkpoint, task_name, model_name)
     else:
-        checkpoint.unlink(missing_ok=True)  # a fresh run must not mix with an old one's "last"
+        for old in checkpoint.parent.glob("*.ckpt"):  # a fresh run must not mix with an old run's files
+            old.unlink()
     L.seed_everything(seed, workers=True, verbose=False)
     module = RelnetModule.from_config(task_name, model_name, config, seed)
     trainer = build_trainer(
