@@ -153,3 +153,14 @@ def test_memory_budget_picks_a_chunk_and_keeps_the_result() -> None:
     torch.testing.assert_close(network(objects, condition), network.reference_forward(objects, condition), **TOLERANCE)
     with pytest.raises(ValueError, match="pair_memory_budget_mb"):
         _network(pair_memory_budget_mb=10, pair_chunk_size=2)
+
+
+def test_use_reference_switches_forward_to_the_textbook_path() -> None:
+    torch.manual_seed(0)
+    network = RelationNetwork(6, 3, condition_dim=2, g_widths=(8, 8), f_widths=(8,))
+    objects, condition = torch.randn(2, 5, 6), torch.randn(2, 2)
+    fast = network(objects, condition)
+    network.use_reference = True
+    reference = network(objects, condition)
+    torch.testing.assert_close(reference, network.reference_forward(objects, condition), rtol=0, atol=0)
+    torch.testing.assert_close(reference, fast, **TOLERANCE)

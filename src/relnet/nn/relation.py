@@ -100,6 +100,8 @@ class RelationNetwork(nn.Module):
         self.g_rest: nn.Module = MLP(g_widths[0], g_widths[1:]) if len(g_widths) > 1 else nn.Identity()
         self.relation_dim = g_widths[-1]
         self.f = MLP(self.relation_dim, [*f_widths, output_dim], activate_last=False, dropout=f_dropout)
+        #: True: ``forward`` runs :meth:`reference_forward` (to train the textbook path side by side).
+        self.use_reference = False
 
     # ------------------------------------------------------------------ public API
     def forward(
@@ -109,6 +111,8 @@ class RelationNetwork(nn.Module):
         mask: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """``f(sum_ij g(o_i, o_j, q))`` without materialising pairs: ``(B, n, d) -> (B, output_dim)``."""
+        if self.use_reference:
+            return self.reference_forward(objects, condition, mask)
         return self.f(self.pair_sum(objects, condition, mask))
 
     def pair_sum(
