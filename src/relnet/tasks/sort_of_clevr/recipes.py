@@ -46,10 +46,10 @@ RECIPES: dict[str, dict[str, TrainConfig]] = {
     },
     # relnet's recommended recipe: the paper's architecture shape at a width a CPU trains in hours.
     # The pixel RN keeps the quick model (the paper's 4×24 CLEVR CNN, g 4×64: 80 ms a step in fp32 on
-    # 2 cores) and trains it 18 epochs, about 75 minutes on an idle 2-core CPU.
+    # 2 cores) and trains it 15 epochs, about 65 minutes on an idle 2-core CPU.
     "full": {
         "rn": TrainConfig(
-            epochs=18,
+            epochs=15,
             batch_size=64,
             lr=1e-3,
             warmup_steps=1000,
