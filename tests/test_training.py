@@ -39,31 +39,23 @@ def _state(module) -> dict[str, torch.Tensor]:
 
 
 def test_resumed_run_equals_uninterrupted_run(tiny_sort_of_clevr: Path, tmp_path: Path) -> None:
-    whole = train(
-        "sort-of-clevr", "rn-state", tiny_sort_of_clevr, TINY_STATE_RN, run_dir=tmp_path / "a", seed=5, progress=False
-    )
-    with pytest.raises(RuntimeError, match="simulated crash"):
-        train(
+    def run(folder: str, **options):
+        return train(
             "sort-of-clevr",
             "rn-state",
             tiny_sort_of_clevr,
             TINY_STATE_RN,
-            run_dir=tmp_path / "b",
+            run_dir=tmp_path / folder,
             seed=5,
             progress=False,
-            callbacks=[CrashInSecondEpoch()],
+            **options,
         )
+
+    whole = run("a")
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        run("b", callbacks=[CrashInSecondEpoch()])
     assert torch.load(tmp_path / "b" / "checkpoints" / "last.ckpt", weights_only=False)["epoch"] == 0
-    resumed = train(
-        "sort-of-clevr",
-        "rn-state",
-        tiny_sort_of_clevr,
-        TINY_STATE_RN,
-        run_dir=tmp_path / "b",
-        seed=5,
-        progress=False,
-        resume=True,
-    )
+    resumed = run("b", resume=True)
     for name, value in _state(whole.module).items():
         torch.testing.assert_close(_state(resumed.module)[name], value, rtol=0, atol=0, msg=name)
     assert resumed.val_metrics == whole.val_metrics
