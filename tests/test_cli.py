@@ -279,3 +279,5 @@ def test_bad_grouping_and_fraction_in_a_recipe() -> None:
         TrainConfig(epochs=1, group_size=0)
     with pytest.raises(RelnetError, match=r"train_fraction must be in \(0, 1\]"):
         TrainConfig(epochs=1, train_fraction=1.5)
+    with pytest.raises(RelnetError, match="keep must be 'best' or 'last'"):
+        TrainConfig(epochs=1, keep="first")
