@@ -42,6 +42,9 @@ class TrainConfig:
     # "best": the saved weights are those of the epoch with the best validation metrics (the task's
     # ``selection_metrics``); "last": those of the last epoch.
     keep: str = "best"
+    # True: each training batch goes through the task's :meth:`Task.augment` (random transforms that
+    # keep the answers known, e.g. a scene's mirror images) before the model sees it.
+    augment: bool = False
     model: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -147,6 +150,17 @@ class Task(ABC):
     def show(self, model_name: str, model: nn.Module, root: Path, split: str, indices: list[int], out: Path) -> Path:
         """Draw what the model does on some examples (e.g. which pairs drove each answer) into ``out``."""
         raise RelnetError(f"`relnet show` is not available for {self.name} yet")
+
+    def augment(self, batch: Batch) -> Batch:
+        """A training batch under random answer-preserving transforms, for ``TrainConfig.augment``.
+
+        Randomness comes from torch's global generator, which training seeds at every step. Tasks
+        without augmentation keep this default, which refuses."""
+        raise RelnetError(f"{self.name} has no training augmentation; set augment=False in its recipe")
+
+    @property
+    def can_augment(self) -> bool:
+        return type(self).augment is not Task.augment
 
     # -- objective and metrics -------------------------------------------------------------
     def loss(self, output: torch.Tensor, batch: Batch) -> torch.Tensor:

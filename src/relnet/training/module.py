@@ -10,6 +10,7 @@ import lightning as L
 import torch
 import torch.distributed as dist
 
+from relnet.errors import RelnetError
 from relnet.tasks import TrainConfig, get_task
 from relnet.tasks.base import Batch, Records
 from relnet.training.batchnorm import batch_norm_layers, recalibrate_batch_norm
@@ -28,6 +29,8 @@ class RelnetModule(L.LightningModule):
         self.task = get_task(task)
         self.model_name = model_name
         self.config = TrainConfig(**train_config)
+        if self.config.augment and not self.task.can_augment:
+            raise RelnetError(f"{task} has no training augmentation; its recipe must not set augment")
         self.model = self.task.build_model(model_name, dict(self.config.model))
         self.seed = seed
         self._records: dict[str, list[Records]] = {"val": [], "test": []}
@@ -51,6 +54,8 @@ class RelnetModule(L.LightningModule):
         torch.manual_seed(self.seed * 1_000_003 + self.global_step * 1_009 + self.global_rank)
 
     def training_step(self, batch: Batch, batch_index: int) -> torch.Tensor:
+        if self.config.augment:
+            batch = self.task.augment(batch)
         loss = self.task.loss(self.model(batch), batch)
         self.log("train/loss", loss, prog_bar=True, batch_size=len(batch["answer"]))
         return loss

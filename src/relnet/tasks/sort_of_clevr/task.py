@@ -14,6 +14,7 @@ from relnet.errors import DataFormatError, RelnetError
 from relnet.tasks import register
 from relnet.tasks.base import Batch, Records, Task
 from relnet.tasks.sort_of_clevr import metrics
+from relnet.tasks.sort_of_clevr.augment import augment as augment_scenes
 from relnet.tasks.sort_of_clevr.dataset import load_images, load_table
 from relnet.tasks.sort_of_clevr.explain import explain_pairs
 from relnet.tasks.sort_of_clevr.format import ANSWERS, read_split
@@ -116,6 +117,9 @@ class SortOfClevr(Task):
                 }
             )
         return draw_pairs(panels, out)
+
+    def augment(self, batch: Batch) -> Batch:
+        return augment_scenes(batch)
 
     def eval_records(self, output: torch.Tensor, batch: Batch) -> Records:
         return metrics.eval_records(output, batch)
