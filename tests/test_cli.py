@@ -281,3 +281,16 @@ def test_bad_grouping_and_fraction_in_a_recipe() -> None:
         TrainConfig(epochs=1, train_fraction=1.5)
     with pytest.raises(RelnetError, match="keep must be 'best' or 'last'"):
         TrainConfig(epochs=1, keep="first")
+
+
+def test_schedule_and_augment_overrides() -> None:
+    from relnet.cli import _overrides, build_parser
+
+    parser = build_parser()
+    base = ["train", "sort-of-clevr", "--model", "rn-state"]
+    assert _overrides(parser.parse_args(base))["augment"] is None  # the recipe decides
+    chosen = _overrides(parser.parse_args([*base, "--no-augment", "--schedule", "constant"]))
+    assert chosen["augment"] is False and chosen["schedule"] == "constant"
+    recipe = get_task("sort-of-clevr").preset("rn-state", "full").with_overrides(**chosen)
+    assert recipe.augment is False and recipe.schedule == "constant"
+    assert _overrides(parser.parse_args([*base, "--augment"]))["augment"] is True

@@ -75,7 +75,8 @@ def _hardware(args: argparse.Namespace):
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:
-    return {"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr, "precision": args.precision}
+    names = ("epochs", "batch_size", "lr", "schedule", "precision", "augment")
+    return {name: getattr(args, name) for name in names}
 
 
 def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
@@ -235,6 +236,12 @@ def _add_recipe(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--epochs", type=int)
     group.add_argument("--batch-size", type=int)
     group.add_argument("--lr", type=float)
+    group.add_argument("--schedule", choices=("constant", "cosine"), help="learning-rate schedule after warm-up")
+    group.add_argument(
+        "--augment",
+        action=argparse.BooleanOptionalAction,
+        help="train on the task's answer-preserving transforms of each batch (Sort-of-CLEVR: mirror images)",
+    )
     group.add_argument(
         "--precision", help="auto (default: bf16-mixed on fast-bf16 hardware, else 32-true), bf16-mixed, 32-true"
     )
