@@ -6,7 +6,8 @@ object cells of 100 others. The same probe on each cell's mean pixel colour is t
 colour is plainly there in the pixels.
 
 Usage: ``python benchmarks/colour_probe.py --weights results/sort-of-clevr/rn.safetensors
-[--data data/sort-of-clevr]``.
+[--data data/sort-of-clevr]``. ``--untrained 24,24,24,24`` probes a freshly initialised CNN of those
+channel widths instead (three seeds), to see how much colour a CNN of that width keeps before training.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from relnet.nn import ConvObjects
 from relnet.tasks.sort_of_clevr.dataset import load_images
 from relnet.tasks.sort_of_clevr.format import COLORS, read_split
 from relnet.training import module_from_weights
@@ -42,28 +44,48 @@ def probe_accuracy(features: torch.Tensor, labels: torch.Tensor) -> float:
     return float((predicted[objects] == labels[split:][objects]).float().mean())
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--weights", type=Path, required=True)
-    parser.add_argument("--data", type=Path, default=Path("data/sort-of-clevr"))
-    args = parser.parse_args()
-    module = module_from_weights(args.weights, expect_task="sort-of-clevr").eval()
-    split = read_split(args.data, "test")
-    images = torch.from_numpy(load_images(split, args.data)[:IMAGES]).permute(0, 3, 1, 2).float() / 255
+def probe_data(root: Path) -> tuple[torch.Tensor, torch.Tensor]:
+    """The first 600 test images ``(600, 3, H, W)`` in [0, 1] and each cell's label ``(600, 25)``: the
+    colour index of the object whose centre lies in it, or ``len(COLORS)`` for none."""
+    split = read_split(root, "test")
+    images = torch.from_numpy(load_images(split, root)[:IMAGES]).permute(0, 3, 1, 2).float() / 255
     cell = split.image_size / GRID
     labels = torch.full((IMAGES, GRID * GRID), len(COLORS))
     for index, scene in enumerate(split.scenes[:IMAGES]):
         for obj in scene.objects:
             column, row = (min(GRID - 1, int(coordinate // cell)) for coordinate in obj.center)
             labels[index, row * GRID + column] = COLORS.index(obj.color)
-    with torch.no_grad():
-        objects = module.model.objects(images)  # (N, 25, channels + 2 coordinates)
-    cnn = objects[..., :-2].reshape(-1, objects.shape[-1] - 2)
-    pixels = F.avg_pool2d(images, int(cell)).permute(0, 2, 3, 1).reshape(-1, 3)
+    return images, labels
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--weights", type=Path, help="a pixel model's weights file")
+    source.add_argument("--untrained", help="channel widths of a freshly initialised CNN, e.g. 32,64,128,256")
+    parser.add_argument("--data", type=Path, default=Path("data/sort-of-clevr"))
+    args = parser.parse_args()
+    images, labels = probe_data(args.data)
     chance = 1 / len(COLORS)
     print(f"colour of the object in a cell, held-out accuracy on object cells (chance {chance:.3f}):")
-    print(f"  from the model's CNN features: {probe_accuracy(cnn, labels.reshape(-1)):.3f}")
+    if args.weights:
+        module = module_from_weights(args.weights, expect_task="sort-of-clevr").eval()
+        print(f"  from the model's CNN features: {cnn_probe(module.model.objects, images, labels):.3f}")
+    else:
+        channels = tuple(int(width) for width in args.untrained.split(","))
+        for seed in range(3):
+            torch.manual_seed(seed)
+            objects = ConvObjects(3, channels).train()  # batch statistics, as training first sees them
+            print(f"  from an untrained CNN {args.untrained}, seed {seed}: {cnn_probe(objects, images, labels):.3f}")
+    pixels = F.avg_pool2d(images, images.shape[-1] // GRID).permute(0, 2, 3, 1).reshape(-1, 3)
     print(f"  from the cell's mean pixel colour: {probe_accuracy(pixels, labels.reshape(-1)):.3f}")
+
+
+def cnn_probe(objects: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> float:
+    """The probe on ``objects(images)`` ``(N, 25, channels + 2 coordinates)``, coordinates left out."""
+    with torch.no_grad():
+        cells = objects(images)
+    return probe_accuracy(cells[..., :-2].reshape(-1, cells.shape[-1] - 2), labels.reshape(-1))
 
 
 if __name__ == "__main__":

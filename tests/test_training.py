@@ -181,3 +181,23 @@ def test_pixel_rn_trains_with_recalibrated_batch_norm(tiny_sort_of_clevr: Path, 
     )
     torch.testing.assert_close(rebuilt.model.objects.cnn[1].running_mean, norm.running_mean, atol=1e-4, rtol=1e-3)
     assert metrics == pytest.approx(outcome.val_metrics, abs=0.02)  # bf16: an answer may flip
+
+
+def test_lr_scale_groups_parameters_by_name_prefix() -> None:
+    from relnet.errors import RelnetError
+    from relnet.training.module import RelnetModule
+
+    model = {"channels": (8, 8), "g_widths": (16,), "f_widths": (16,)}
+    config = TrainConfig(epochs=1, lr=1e-3, lr_scale={"objects": 0.1}, model=model)
+    module = RelnetModule.from_config("sort-of-clevr", "rn", config)
+    groups = {group["lr"]: group["params"] for group in module.parameter_groups()}
+    cnn = {id(p) for p in module.model.objects.parameters()}
+    assert sorted(groups) == pytest.approx([1e-4, 1e-3])
+    slow = groups[min(groups)]
+    assert {id(p) for p in slow} == cnn
+    assert sum(len(params) for params in groups.values()) == len(list(module.model.parameters()))
+    wrong = RelnetModule.from_config("sort-of-clevr", "rn", TrainConfig(epochs=1, lr_scale={"cnn": 0.1}, model=model))
+    with pytest.raises(RelnetError, match="lr_scale names no parameters of rn: cnn"):
+        wrong.parameter_groups()
+    with pytest.raises(RelnetError, match="lr_scale factors must be positive"):
+        TrainConfig(epochs=1, lr_scale={"objects": 0.0})

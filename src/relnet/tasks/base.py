@@ -45,6 +45,9 @@ class TrainConfig:
     # True: each training batch goes through the task's :meth:`Task.augment` (random transforms that
     # keep the answers known, e.g. a scene's mirror images) before the model sees it.
     augment: bool = False
+    # Learning-rate factors for parts of the model, by parameter-name prefix (e.g. {"objects": 0.1}
+    # trains a pixel RN's CNN at a tenth of ``lr``); every other parameter trains at ``lr``.
+    lr_scale: dict[str, float] = field(default_factory=dict)
     model: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -63,6 +66,8 @@ class TrainConfig:
             problems.append(f"keep must be 'best' or 'last' (got {self.keep!r})")
         if self.group_size < 1:
             problems.append(f"group_size must be at least 1 (got {self.group_size})")
+        if any(not factor > 0 for factor in self.lr_scale.values()):
+            problems.append(f"lr_scale factors must be positive (got {self.lr_scale})")
         if self.warmup_steps < 0 or self.weight_decay < 0:
             problems.append("warmup_steps and weight_decay must not be negative")
         if problems:

@@ -60,8 +60,28 @@ class RelnetModule(L.LightningModule):
         self.log("train/loss", loss, prog_bar=True, batch_size=len(batch["answer"]))
         return loss
 
+    def parameter_groups(self) -> list[dict[str, Any]]:
+        """The model's parameters grouped by learning rate (``TrainConfig.lr_scale``, by name prefix)."""
+        scales = self.config.lr_scale
+        unknown = [
+            prefix
+            for prefix in scales
+            if not any(self._has_prefix(n, prefix) for n, _ in self.model.named_parameters())
+        ]
+        if unknown:
+            raise RelnetError(f"lr_scale names no parameters of {self.model_name}: {', '.join(unknown)}")
+        groups: dict[float, list[torch.nn.Parameter]] = {}
+        for name, parameter in self.model.named_parameters():
+            factor = next((scales[p] for p in scales if self._has_prefix(name, p)), 1.0)
+            groups.setdefault(factor, []).append(parameter)
+        return [{"params": params, "lr": self.config.lr * factor} for factor, params in groups.items()]
+
+    @staticmethod
+    def _has_prefix(name: str, prefix: str) -> bool:
+        return name == prefix or name.startswith(prefix + ".")
+
     def configure_optimizers(self) -> Any:
-        optimizer = torch.optim.Adam(self.parameters(), lr=self.config.lr, weight_decay=self.config.weight_decay)
+        optimizer = torch.optim.Adam(self.parameter_groups(), lr=self.config.lr, weight_decay=self.config.weight_decay)
         total_steps = max(1, int(self.trainer.estimated_stepping_batches))
         warmup, schedule = self.config.warmup_steps, self.config.schedule
         if schedule not in ("constant", "cosine"):

@@ -49,13 +49,13 @@ RECIPES: dict[str, dict[str, TrainConfig]] = {
     # 2 cores) and trains it 15 epochs, about 65 minutes on an idle 2-core CPU.
     "full": {
         "rn": TrainConfig(
-            epochs=16,
+            epochs=10,
             batch_size=64,
-            lr=2e-4,
+            lr=5e-4,
             warmup_steps=1000,
             schedule="cosine",
             group_size=4,
-            model={"channels": QUICK_CNN, "g_widths": (64,) * 4, "f_widths": (256, 256)},
+            model={"channels": PIXEL_CNN, "g_widths": (64,) * 4, "f_widths": (256, 256)},
         ),
         "cnn-mlp": TrainConfig(
             epochs=10,
