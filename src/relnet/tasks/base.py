@@ -161,7 +161,7 @@ class Task(ABC):
 
         Randomness comes from torch's global generator, which training seeds at every step. Tasks
         without augmentation keep this default, which refuses."""
-        raise RelnetError(f"{self.name} has no training augmentation; set augment=False in its recipe")
+        raise RelnetError(f"{self.name} has no training augmentation; train without it (--no-augment)")
 
     @property
     def can_augment(self) -> bool:

@@ -30,7 +30,7 @@ class RelnetModule(L.LightningModule):
         self.model_name = model_name
         self.config = TrainConfig(**train_config)
         if self.config.augment and not self.task.can_augment:
-            raise RelnetError(f"{task} has no training augmentation; its recipe must not set augment")
+            raise RelnetError(f"{task} has no training augmentation; train without it (--no-augment)")
         self.model = self.task.build_model(model_name, dict(self.config.model))
         self.seed = seed
         self._records: dict[str, list[Records]] = {"val": [], "test": []}
