@@ -58,11 +58,24 @@ def probe_data(root: Path) -> tuple[torch.Tensor, torch.Tensor]:
     return images, labels
 
 
+def channel_widths(text: str) -> tuple[int, ...]:
+    """``"32,64,128,256"`` → ``(32, 64, 128, 256)``; anything else is an argparse error."""
+    try:
+        widths = tuple(int(width) for width in text.split(","))
+    except ValueError:
+        widths = ()
+    if not widths or min(widths) < 1:
+        raise argparse.ArgumentTypeError(f"expected comma-separated positive integers, got {text!r}")
+    return widths
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--weights", type=Path, help="a pixel model's weights file")
-    source.add_argument("--untrained", help="channel widths of a freshly initialised CNN, e.g. 32,64,128,256")
+    source.add_argument(
+        "--untrained", type=channel_widths, help="channel widths of a freshly initialised CNN, e.g. 32,64,128,256"
+    )
     parser.add_argument("--data", type=Path, default=Path("data/sort-of-clevr"))
     args = parser.parse_args()
     images, labels = probe_data(args.data)
@@ -72,11 +85,12 @@ def main() -> None:
         module = module_from_weights(args.weights, expect_task="sort-of-clevr").eval()
         print(f"  from the model's CNN features: {cnn_probe(module.model.objects, images, labels):.3f}")
     else:
-        channels = tuple(int(width) for width in args.untrained.split(","))
+        channels = args.untrained
         for seed in range(3):
             torch.manual_seed(seed)
             objects = ConvObjects(3, channels).train()  # batch statistics, as training first sees them
-            print(f"  from an untrained CNN {args.untrained}, seed {seed}: {cnn_probe(objects, images, labels):.3f}")
+            accuracy = cnn_probe(objects, images, labels)
+            print(f"  from an untrained CNN {','.join(map(str, channels))}, seed {seed}: {accuracy:.3f}")
     pixels = F.avg_pool2d(images, images.shape[-1] // GRID).permute(0, 2, 3, 1).reshape(-1, 3)
     print(f"  from the cell's mean pixel colour: {probe_accuracy(pixels, labels.reshape(-1)):.3f}")
 

@@ -18,9 +18,12 @@ from __future__ import annotations
 import torch
 
 from relnet.data.tables import Batch
-from relnet.tasks.sort_of_clevr.format import ALL_SUBTYPES, ANSWERS, COLORS, QUESTION_TYPES
+from relnet.tasks.sort_of_clevr.format import ALL_SUBTYPES, ANSWERS, COLORS, QUESTION_TYPES, SUBTYPES
 
 _SUBTYPE_BITS = len(COLORS) + len(QUESTION_TYPES)  # the 3 subtype bits follow colour and type
+_HORIZONTAL_BIT, _VERTICAL_BIT = (
+    _SUBTYPE_BITS + SUBTYPES["non_relational"].index(name) for name in ("query_horizontal", "query_vertical")
+)
 _HORIZONTAL, _VERTICAL = ALL_SUBTYPES.index("query_horizontal"), ALL_SUBTYPES.index("query_vertical")
 _LEFT, _RIGHT, _TOP, _BOTTOM = (ANSWERS.index(name) for name in ("left", "right", "top", "bottom"))
 
@@ -61,8 +64,8 @@ def apply_symmetries(batch: Batch, codes: torch.Tensor) -> Batch:
     subtype = torch.where(swap, swapped, subtype)
     question = batch["question"].clone()
     positional = (subtype == _HORIZONTAL) | (subtype == _VERTICAL)
-    question[positional, _SUBTYPE_BITS + 1] = (subtype[positional] == _HORIZONTAL).to(question.dtype)
-    question[positional, _SUBTYPE_BITS + 2] = (subtype[positional] == _VERTICAL).to(question.dtype)
+    question[positional, _HORIZONTAL_BIT] = (subtype[positional] == _HORIZONTAL).to(question.dtype)
+    question[positional, _VERTICAL_BIT] = (subtype[positional] == _VERTICAL).to(question.dtype)
     out["question"], out["subtype"] = question, subtype
 
     # The asked object: the state row whose colour one-hot matches the question's colour bits.
