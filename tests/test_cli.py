@@ -294,3 +294,5 @@ def test_schedule_and_augment_overrides() -> None:
     recipe = get_task("sort-of-clevr").preset("rn-state", "full").with_overrides(**chosen)
     assert recipe.augment is False and recipe.schedule == "constant"
     assert _overrides(parser.parse_args([*base, "--augment"]))["augment"] is True
+    timed = _overrides(parser.parse_args([*base, "--time-budget", "7.5", "--warmup-steps", "10"]))
+    assert timed["time_budget"] == 7.5 and timed["warmup_steps"] == 10

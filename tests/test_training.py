@@ -12,6 +12,7 @@ import lightning as L
 import pytest
 import torch
 
+from relnet.errors import RelnetError
 from relnet.tasks import TrainConfig
 from relnet.training import evaluate, module_from_weights, train
 
@@ -201,3 +202,30 @@ def test_lr_scale_groups_parameters_by_name_prefix() -> None:
         wrong.parameter_groups()
     with pytest.raises(RelnetError, match="lr_scale factors must be positive"):
         TrainConfig(epochs=1, lr_scale={"objects": 0.0})
+
+
+class RecordLearningRates(L.Callback):
+    """Keeps the learning rate after every training step."""
+
+    def __init__(self) -> None:
+        self.rates: list[float] = []
+
+    def on_train_batch_end(self, trainer: L.Trainer, module: L.LightningModule, *args) -> None:
+        self.rates.append(trainer.optimizers[0].param_groups[0]["lr"])
+
+
+def test_time_budget_stops_training_and_decays_the_rate_to_fit(tiny_sort_of_clevr: Path, tmp_path: Path) -> None:
+    budget_minutes = 0.05  # 3 seconds, far fewer than 500 epochs take
+    config = TINY_STATE_RN.with_overrides(epochs=500, time_budget=budget_minutes)
+    rates = RecordLearningRates()
+    outcome = train(
+        "sort-of-clevr", "rn-state", tiny_sort_of_clevr, config, run_dir=tmp_path, progress=False, callbacks=[rates]
+    )
+    assert outcome.wall_seconds < 60 * budget_minutes + 30
+    assert outcome.module.trainer.current_epoch < config.epochs
+    assert outcome.val_metrics  # the run validated the epoch it stopped in
+    # The epoch-based cosine would still be near its peak; the budget's clock takes it to its floor.
+    assert max(rates.rates) == pytest.approx(config.lr, rel=0.05)
+    assert rates.rates[-1] <= 0.05 * config.lr
+    with pytest.raises(RelnetError, match="time_budget must be a positive number of minutes"):
+        TrainConfig(epochs=1, time_budget=0)

@@ -75,7 +75,7 @@ def _hardware(args: argparse.Namespace):
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:
-    names = ("epochs", "batch_size", "lr", "schedule", "precision", "augment")
+    names = ("epochs", "batch_size", "lr", "warmup_steps", "schedule", "precision", "augment", "time_budget")
     return {name: getattr(args, name) for name in names}
 
 
@@ -236,6 +236,13 @@ def _add_recipe(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--epochs", type=int)
     group.add_argument("--batch-size", type=int)
     group.add_argument("--lr", type=float)
+    group.add_argument("--warmup-steps", type=int)
+    group.add_argument(
+        "--time-budget",
+        type=float,
+        metavar="MINUTES",
+        help="stop training after this many minutes and decay the learning rate to fit them",
+    )
     group.add_argument("--schedule", choices=("constant", "cosine"), help="learning-rate schedule after warm-up")
     group.add_argument(
         "--augment",
@@ -266,7 +273,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("task")
     train.add_argument("--model", required=True)
     train.add_argument("--data", help="dataset folder (default: generate into data/TASK)")
-    train.add_argument("--preset", default="full", help="quick | full (default) | paper")
+    train.add_argument("--preset", default="full", help="quick | full (default) | gpu | paper")
     train.add_argument("--run-dir", help="checkpoints, logs and weights (default runs/TASK/PRESET/MODEL)")
     train.add_argument("--resume", action="store_true", help="continue from RUN_DIR/checkpoints/last.ckpt")
     train.add_argument("--seed", type=int, default=0)
@@ -287,7 +294,7 @@ def build_parser() -> argparse.ArgumentParser:
     reproduce.add_argument("task")
     reproduce.add_argument("--model", action="append", help="model(s) to run (default: all of the task's)")
     reproduce.add_argument("--quick", action="store_true", help="the quick preset (minutes on a CPU)")
-    reproduce.add_argument("--preset", default="full", help="quick | full (default) | paper")
+    reproduce.add_argument("--preset", default="full", help="quick | full (default) | gpu | paper")
     reproduce.add_argument("--data", help="use this dataset instead of generating one")
     reproduce.add_argument("--results", default="results")
     reproduce.add_argument("--runs", default="runs")

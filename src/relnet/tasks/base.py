@@ -48,6 +48,11 @@ class TrainConfig:
     # Learning-rate factors for parts of the model, by parameter-name prefix (e.g. {"objects": 0.1}
     # trains a pixel RN's CNN at a tenth of ``lr``); every other parameter trains at ``lr``.
     lr_scale: dict[str, float] = field(default_factory=dict)
+    # Minutes of training (validation included) after which the run stops at the next step, validates
+    # and keeps its best epoch; the cosine schedule then decays over whichever ends first, the epochs
+    # or the budget. For "as far as this machine gets in N minutes" runs; a run stopped by the clock
+    # depends on the hardware's speed, so it is not reproducible bit for bit elsewhere.
+    time_budget: float | None = None
     model: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -68,6 +73,8 @@ class TrainConfig:
             problems.append(f"group_size must be at least 1 (got {self.group_size})")
         if any(not factor > 0 for factor in self.lr_scale.values()):
             problems.append(f"lr_scale factors must be positive (got {self.lr_scale})")
+        if self.time_budget is not None and not self.time_budget > 0:
+            problems.append(f"time_budget must be a positive number of minutes (got {self.time_budget})")
         if self.warmup_steps < 0 or self.weight_decay < 0:
             problems.append("warmup_steps and weight_decay must not be negative")
         if problems:
@@ -138,13 +145,13 @@ class Task(ABC):
             raise RelnetError(f"unknown model {model_name!r} for {self.name}; known models: {', '.join(self.models)}")
 
     def preset(self, model_name: str, preset: str) -> TrainConfig:
-        """The training recipe ``preset`` (``quick``, ``full`` or ``paper``) for ``model_name``."""
+        """The training recipe ``preset`` (``quick``, ``full``, ``gpu`` or ``paper``) for ``model_name``."""
         self.check_model_name(model_name)
-        if preset not in self.presets:
-            raise RelnetError(f"unknown preset {preset!r}; choose one of {', '.join(self.presets)}")
+        if preset not in self.recipes:
+            raise RelnetError(f"unknown preset {preset!r} for {self.name}; choose one of {', '.join(self.recipes)}")
+        if model_name not in self.recipes[preset]:
+            raise RelnetError(f"{self.name} has no {preset!r} recipe for {model_name}")
         return self.recipes[preset][model_name]
-
-    presets: ClassVar[tuple[str, ...]] = ("quick", "full", "paper")
 
     def add_commands(self, commands: argparse._SubParsersAction) -> dict[str, CommandHandler]:
         """Task-specific top-level verbs (``relnet solve``, ``relnet clevr ...``): add their parsers to

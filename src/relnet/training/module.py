@@ -9,6 +9,7 @@ from typing import Any
 import lightning as L
 import torch
 import torch.distributed as dist
+from lightning.pytorch.callbacks import Timer
 
 from relnet.errors import RelnetError
 from relnet.tasks import TrainConfig, get_task
@@ -87,16 +88,30 @@ class RelnetModule(L.LightningModule):
         if schedule not in ("constant", "cosine"):
             raise ValueError(f"unknown schedule {schedule!r}")
 
+        timer = self._budget_timer()
+
         def factor(step: int) -> float:
             if step < warmup:
                 return (step + 1) / warmup
             if schedule == "constant":
                 return 1.0
-            progress = min(1.0, (step - warmup) / max(1, total_steps - warmup))
-            return 0.01 + 0.99 * 0.5 * (1.0 + math.cos(math.pi * progress))
+            progress = (step - warmup) / max(1, total_steps - warmup)
+            if timer is not None:  # decay over the time budget when it ends before the epochs do
+                progress = max(progress, timer.time_elapsed("train") / (60.0 * self.config.time_budget))
+            return 0.01 + 0.99 * 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
 
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+
+    def _budget_timer(self) -> Timer | None:
+        """The clock of the recipe's time budget: Lightning's ``max_time`` timer, which a resumed run
+        restores, so the schedule picks up where the interrupted run was."""
+        if self.config.time_budget is None:
+            return None
+        timer = next((c for c in self.trainer.callbacks if isinstance(c, Timer)), None)
+        if timer is None:
+            raise RelnetError("a time-budgeted recipe needs a Trainer with max_time (see build_trainer)")
+        return timer
 
     # -- evaluation -------------------------------------------------------------------------
     def validation_step(self, batch: Batch, batch_index: int) -> None:

@@ -7,6 +7,7 @@ import shutil
 import time
 import warnings
 from dataclasses import asdict, dataclass, replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -66,10 +67,12 @@ def build_trainer(
     extra_callbacks: list[L.Callback] | None = None,
     resuming: bool = False,
     train_fraction: float = 1.0,
+    time_budget: float | None = None,
 ) -> L.Trainer:
     """A Trainer with relnet's conventions: deterministic data order, epoch-end ``last.ckpt``, CSV and
     TensorBoard logs in ``run_dir`` (no logs or checkpoints when ``run_dir`` is None). A resumed run
-    logs to ``logs/resume-N`` so the interrupted run's logs are kept."""
+    logs to ``logs/resume-N`` so the interrupted run's logs are kept. ``time_budget`` (minutes) stops
+    training once that much time has passed (Lightning's ``max_time``)."""
     _quiet_lightning()
     callbacks: list[L.Callback] = list(extra_callbacks or [])
     loggers: list[Any] | bool = False
@@ -89,7 +92,16 @@ def build_trainer(
         precision = auto_precision(hardware.accelerator)
     try:
         return _make_trainer(
-            hardware, precision, max_epochs, loggers, callbacks, run_dir, progress, grad_clip, train_fraction
+            hardware,
+            precision,
+            max_epochs,
+            loggers,
+            callbacks,
+            run_dir,
+            progress,
+            grad_clip,
+            train_fraction,
+            time_budget,
         )
     except (MisconfigurationException, ValueError, RuntimeError, TypeError) as error:
         raise RelnetError(f"cannot set up training on this hardware: {error}") from None
@@ -105,8 +117,10 @@ def _make_trainer(
     progress: bool,
     grad_clip: float | None,
     train_fraction: float,
+    time_budget: float | None,
 ) -> L.Trainer:
     return L.Trainer(
+        max_time=None if time_budget is None else timedelta(minutes=time_budget),
         limit_train_batches=train_fraction,
         accelerator=hardware.accelerator,
         devices=hardware.devices,
@@ -184,6 +198,7 @@ def train(
         extra_callbacks=callbacks,
         resuming=resume,
         train_fraction=config.train_fraction,
+        time_budget=config.time_budget,
     )
     start = time.perf_counter()
     trainer.fit(module, datamodule=datamodule, ckpt_path=str(checkpoint) if resume else None)

@@ -1,4 +1,4 @@
-"""Training recipes (presets quick / full / paper) of every babi model."""
+"""Training recipes (presets quick / full / gpu / paper) of every babi model."""
 
 from __future__ import annotations
 
@@ -38,6 +38,23 @@ RECIPES: dict[str, dict[str, TrainConfig]] = {
             schedule="cosine",
             grad_clip=5.0,
             precision="auto",
+            model=model,
+        )
+        for name, model in _PAPER_MODEL.items()
+    },
+    # One GPU, time-boxed: the papers' architectures at batch 256 (four times the samples per kernel
+    # launch, which is what bounds a GPU at bAbI's sizes) and twice the peak rate, for at most
+    # 10 minutes each; the cosine decay follows the clock (TrainConfig.time_budget).
+    "gpu": {
+        name: TrainConfig(
+            epochs=200,
+            batch_size=256,
+            lr=1e-3,
+            warmup_steps=300,
+            schedule="cosine",
+            grad_clip=5.0,
+            precision="auto",
+            time_budget=10.0,
             model=model,
         )
         for name, model in _PAPER_MODEL.items()

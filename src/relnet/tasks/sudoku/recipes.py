@@ -1,4 +1,4 @@
-"""Training recipes (presets quick / full / paper) of the Sudoku models."""
+"""Training recipes (presets quick / full / gpu / paper) of the Sudoku models."""
 
 from __future__ import annotations
 
@@ -29,6 +29,23 @@ RECIPES: dict[str, dict[str, TrainConfig]] = {
             schedule="cosine",
             grad_clip=5.0,
             eval_batch_size=256,
+            model={"embed_dim": 16, "hidden_dim": 96, "mlp_layers": 3, "steps": 32, "eval_steps": 64},
+        ),
+    },
+    # One GPU, time-boxed: the paper's network at batch 128 for at most 10 minutes, the cosine decay
+    # following the clock (TrainConfig.time_budget). A step is 32 rounds of small kernels, so a GPU
+    # is bound by launches and a larger batch costs little extra time.
+    "gpu": {
+        "rrn": TrainConfig(
+            epochs=1000,
+            batch_size=128,
+            lr=1e-3,
+            weight_decay=1e-4,
+            warmup_steps=300,
+            schedule="cosine",
+            grad_clip=5.0,
+            eval_batch_size=512,
+            time_budget=10.0,
             model={"embed_dim": 16, "hidden_dim": 96, "mlp_layers": 3, "steps": 32, "eval_steps": 64},
         ),
     },
