@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Trains relnet's `gpu` recipes of five models at once on one GPU, each for BUDGET minutes, and packs
-# their results, weights and logs into OUT. Run from the repository root:
+# their results (results.tgz: results/<run>/<task>/gpu/), weights and logs into OUT. From the repository root:
 #
 #     BUDGET=7 OUT=/tmp/gpu-out benchmarks/gpu_reproduce.sh
 #
@@ -32,7 +32,7 @@ fi
 
 reproduce() {  # name task model
     OMP_NUM_THREADS=$THREADS python3 -m relnet reproduce "$2" --model "$3" --preset gpu --time-budget "$BUDGET" \
-        --results "$WORK/results" --runs "$WORK/runs" --no-progress >"$WORK/$1.log" 2>&1
+        --results "$WORK/results/$1" --runs "$WORK/runs" --no-progress >"$WORK/$1.log" 2>&1
     stamp "$1 finished with exit code $?" | tee -a "$WORK/status.txt"
 }
 pids=()
