@@ -6,7 +6,9 @@
 #
 # Runs: bAbI RN, RRN and MLRN (en-10k, joint), the Sudoku RRN and the Sort-of-CLEVR pixel RN. The
 # five processes share the GPU, so each gets a share of it. Datasets are taken from data/<task> when
-# generated there with seed 0 (or from BABI_TGZ, a .tgz of data/babi), else generated.
+# generated there with seed 0 (or from BABI_TGZ, a .tgz of data/babi), else generated. INIT=1 starts
+# each model from its committed weights, results/<task>/<model>.safetensors (a warm restart: fresh
+# optimiser and schedule), so short GPU sessions can add up.
 # Needs only python3 with torch and lightning; relnet itself is run from src/ (no install).
 set -u
 BUDGET=${BUDGET:-7}
@@ -31,8 +33,12 @@ if command -v nvidia-smi >/dev/null; then
 fi
 
 reproduce() {  # name task model
+    local init=()
+    if [ -n "${INIT:-}" ] && [ -f "results/$2/$3.safetensors" ]; then
+        init=(--init-weights "results/$2/$3.safetensors")
+    fi
     OMP_NUM_THREADS=$THREADS python3 -m relnet reproduce "$2" --model "$3" --preset gpu --time-budget "$BUDGET" \
-        --results "$WORK/results/$1" --runs "$WORK/runs" --no-progress >"$WORK/$1.log" 2>&1
+        "${init[@]}" --results "$WORK/results/$1" --runs "$WORK/runs" --no-progress >"$WORK/$1.log" 2>&1
     stamp "$1 finished with exit code $?" | tee -a "$WORK/status.txt"
 }
 pids=()

@@ -229,3 +229,39 @@ def test_time_budget_stops_training_and_decays_the_rate_to_fit(tiny_sort_of_clev
     assert rates.rates[-1] <= 0.05 * config.lr
     with pytest.raises(RelnetError, match="time_budget must be a positive number of minutes"):
         TrainConfig(epochs=1, time_budget=0)
+
+
+class FirstTrainingState(L.Callback):
+    """Keeps a copy of the model's weights as training starts."""
+
+    def on_train_start(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+        self.state = _state(module)
+
+
+def test_init_weights_starts_from_saved_weights(tiny_sort_of_clevr: Path, tmp_path: Path) -> None:
+    def run(folder: str, config: TrainConfig, model: str = "rn-state", **options):
+        return train("sort-of-clevr", model, tiny_sort_of_clevr, config, run_dir=tmp_path / folder, **options)
+
+    first = run("first", TINY_STATE_RN.with_overrides(epochs=1), progress=False)
+    seen = FirstTrainingState()
+    second = run("second", TINY_STATE_RN.with_overrides(epochs=1), progress=False, callbacks=[seen], seed=3)
+    assert any(not torch.equal(seen.state[n], v) for n, v in _state(first.module).items())  # a fresh start differs
+    warm = FirstTrainingState()
+    run(
+        "warm",
+        TINY_STATE_RN.with_overrides(epochs=1),
+        progress=False,
+        callbacks=[warm],
+        seed=3,
+        init_weights=first.weights,
+    )
+    for name, value in _state(first.module).items():
+        torch.testing.assert_close(warm.state[name], value, rtol=0, atol=0, msg=name)
+    assert second.weights.is_file()
+    with pytest.raises(RelnetError, match="weights of sort-of-clevr model 'rn-state', not of sort-of-clevr model 'rn'"):
+        run("wrong", TINY_STATE_RN, model="rn", progress=False, init_weights=first.weights)
+    narrower = TINY_STATE_RN.with_overrides(model={"g_widths": (16, 16), "f_widths": (32,)})
+    with pytest.raises(RelnetError, match="weights do not fit model 'rn-state'"):
+        run("narrow", narrower, progress=False, init_weights=first.weights)
+    with pytest.raises(RelnetError, match="--resume continues one"):
+        run("both", TINY_STATE_RN, progress=False, init_weights=first.weights, resume=True)

@@ -99,6 +99,7 @@ def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
         seed=args.seed,
         hardware=_hardware(args),
         resume=args.resume,
+        init_weights=Path(args.init_weights) if args.init_weights else None,
         progress=not args.no_progress,
     )
     return {
@@ -151,6 +152,7 @@ def cmd_reproduce(args: argparse.Namespace) -> dict[str, Any]:
         hardware=_hardware(args),
         progress=not args.no_progress,
         overrides=_overrides(args),
+        init_weights=Path(args.init_weights) if args.init_weights else None,
         note=note,
     )
     return {"task": args.task, "preset": preset, "results": records}
@@ -237,6 +239,11 @@ def _add_recipe(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--batch-size", type=int)
     group.add_argument("--lr", type=float)
     group.add_argument("--warmup-steps", type=int)
+    group.add_argument(
+        "--init-weights",
+        metavar="FILE",
+        help="start from this weights file (same model) with a fresh optimiser and schedule",
+    )
     group.add_argument(
         "--time-budget",
         type=float,

@@ -168,8 +168,15 @@ def train(
     resume: bool = False,
     progress: bool = True,
     callbacks: list[L.Callback] | None = None,
+    init_weights: Path | None = None,
 ) -> TrainOutcome:
-    """Train ``model_name`` on ``data_root`` with ``config``; save ``run_dir/model.safetensors``."""
+    """Train ``model_name`` on ``data_root`` with ``config``; save ``run_dir/model.safetensors``.
+
+    ``init_weights``: start from the model saved in that weights file (same task, model and shapes)
+    instead of a fresh initialisation, with a fresh optimiser and schedule (a warm start, e.g. to
+    continue a time-budgeted run in a later session, or to fine-tune on other data)."""
+    if init_weights is not None and resume:
+        raise RelnetError("--init-weights starts a new run from saved weights; --resume continues one: give one")
     hardware = hardware or Hardware()
     task = get_task(task_name)
     task.check_model_name(model_name)
@@ -188,6 +195,8 @@ def train(
             old.unlink()
     L.seed_everything(seed, workers=True, verbose=False)
     module = RelnetModule.from_config(task_name, model_name, config, seed)
+    if init_weights is not None:
+        _warm_start(module, Path(init_weights))
     trainer = build_trainer(
         hardware=hardware,
         precision=config.precision,
@@ -210,6 +219,16 @@ def train(
     return TrainOutcome(
         module, module.last_metrics.get("val", {}), weights, run_dir, wall, trainer.is_global_zero, kept_epoch
     )
+
+
+def _warm_start(module: RelnetModule, path: Path) -> None:
+    header = read_header(path)
+    if (header["task"], header["model"]) != (module.task.name, module.model_name):
+        raise RelnetError(
+            f"{path}: weights of {header['task']} model {header['model']!r}, "
+            f"not of {module.task.name} model {module.model_name!r}"
+        )
+    load_state(path, module.model, module.model_name)
 
 
 def evaluate(
@@ -309,6 +328,7 @@ def reproduce(
     hardware: Hardware | None = None,
     progress: bool = True,
     overrides: dict[str, Any] | None = None,
+    init_weights: Path | None = None,
     note=print,
 ) -> list[dict[str, Any]]:
     """Generate (unless ``data_root``), train each model with ``preset``, evaluate on test, and write
@@ -317,6 +337,8 @@ def reproduce(
     models = models or list(task.models)
     if not models:
         raise RelnetError(f"{task_name} has no models to reproduce yet")
+    if init_weights is not None and len(models) != 1:
+        raise RelnetError("--init-weights needs exactly one --model")
     for model_name in models:
         task.preset(model_name, preset)  # fail on a bad name before any work
     generated = data_root is None
@@ -338,6 +360,7 @@ def reproduce(
             seed=seed,
             hardware=hardware,
             progress=progress,
+            init_weights=init_weights,
         )
         metrics = evaluate(outcome.module, data_root, "test", hardware=hardware, progress=progress)
         wall = time.perf_counter() - start
@@ -365,6 +388,7 @@ def reproduce(
             "train_seconds": round(outcome.wall_seconds, 1),
             "seed": seed,
             "data": f"generated with seed {seed}" if generated else str(data_root),
+            "init_weights": None if init_weights is None else str(init_weights),
             "weights": weights.name,
             "train_config": asdict(config),
         }
