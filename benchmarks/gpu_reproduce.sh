@@ -1,23 +1,28 @@
 #!/usr/bin/env bash
-# Trains relnet's `gpu` recipes of five models at once on one GPU, each for BUDGET minutes, and packs
-# their results (results.tgz: results/<run>/<task>/gpu/), weights and logs into OUT. From the repository root:
+# Trains relnet's `gpu` recipes of several models at once on one GPU, each for BUDGET minutes, and packs
+# their results into OUT: results.tgz (results/<run>/<task>/gpu/: json, weights, table) and logs.tgz
+# (per-epoch metrics, each run's output, GPU use). For example, on a machine with a GPU:
 #
 #     BUDGET=7 OUT=/tmp/gpu-out benchmarks/gpu_reproduce.sh
+#     ONLY="sort-of-clevr-rn" BUDGET=10 benchmarks/gpu_reproduce.sh     # one run, the whole GPU
 #
-# Runs: bAbI RN, RRN and MLRN (en-10k, joint), the Sudoku RRN and the Sort-of-CLEVR pixel RN. The
-# five processes share the GPU, so each gets a share of it. Datasets are taken from data/<task> when
-# generated there with seed 0 (or from BABI_TGZ, a .tgz of data/babi), else generated. INIT=1 starts
-# each model from its committed weights, results/<task>/<model>.safetensors (a warm restart: fresh
-# optimiser and schedule), so short GPU sessions can add up.
-# Needs only python3 with torch and lightning; relnet itself is run from src/ (no install).
+# Runs (RUNS, or ONLY): bAbI RN, RRN and MLRN (en-10k, joint), the Sudoku RRN and the Sort-of-CLEVR
+# pixel RN, as separate processes sharing the GPU. Datasets come from data/<task> when relnet generated
+# them there with seed 0 (BABI_TGZ: a .tgz of data/babi to unpack first), else they are generated once
+# per task before its runs start. INIT=1 starts each model from its committed weights,
+# results/<task>/gpu/<model>.safetensors (a warm restart: fresh optimiser and schedule), so short GPU
+# sessions can add up. Exits non-zero when any run fails.
+# Needs python3 with relnet's dependencies (torch, lightning, numpy, pillow, safetensors, matplotlib,
+# tqdm, tensorboard); relnet itself runs from src/, not installed.
 set -u
+cd "$(dirname "$0")/.." || exit 1
 BUDGET=${BUDGET:-7}
 OUT=${OUT:-/tmp/gpu-out}
 THREADS=${THREADS:-3}
 WORK=${WORK:-/tmp/relnet-gpu}
-RUNS="babi-rn babi-rrn babi-mlrn sudoku-rrn sort-of-clevr-rn"
-RUNS=${ONLY:-$RUNS}
+RUNS=${ONLY:-babi-rn babi-rrn babi-mlrn sudoku-rrn sort-of-clevr-rn}
 export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
+rm -rf "$WORK"
 mkdir -p "$OUT" "$WORK" data
 start=$(date +%s)
 stamp() { echo "[$(($(date +%s) - start)) s] $*"; }
@@ -27,33 +32,48 @@ if [ -n "${BABI_TGZ:-}" ] && [ ! -d data/babi ]; then
 fi
 python3 -c "import torch, lightning; print('torch', torch.__version__, 'lightning', lightning.__version__,
       'cuda', torch.cuda.is_available() and torch.cuda.get_device_name(0))" || exit 1
+monitor=
 if command -v nvidia-smi >/dev/null; then
     nvidia-smi --query-gpu=timestamp,utilization.gpu,memory.used --format=csv -l 15 >"$WORK/gpu-use.csv" 2>&1 &
     monitor=$!
 fi
 
-reproduce() {  # name task model
-    local init=()
-    if [ -n "${INIT:-}" ] && [ -f "results/$2/$3.safetensors" ]; then
-        init=(--init-weights "results/$2/$3.safetensors")
+reproduce() {  # run-name task model
+    local init=() code
+    if [ -n "${INIT:-}" ] && [ -f "results/$2/gpu/$3.safetensors" ]; then
+        init=(--init-weights "results/$2/gpu/$3.safetensors")
     fi
     OMP_NUM_THREADS=$THREADS python3 -m relnet reproduce "$2" --model "$3" --preset gpu --time-budget "$BUDGET" \
         "${init[@]}" --results "$WORK/results/$1" --runs "$WORK/runs" --no-progress >"$WORK/$1.log" 2>&1
-    stamp "$1 finished with exit code $?" | tee -a "$WORK/status.txt"
+    code=$?
+    stamp "$1 finished with exit code $code" | tee -a "$WORK/status.txt"
 }
+
+# One chain per task: its data (generated once, so its runs never race to write it), then its runs.
 pids=()
-for run in $RUNS; do
-    task=${run%-*}
-    model=${run##*-}
-    reproduce "$run" "$task" "$model" &
+for task in $(for run in $RUNS; do echo "${run%-*}"; done | sort -u); do
+    (
+        python3 -c "import sys; from pathlib import Path; from relnet.training.run import ensure_dataset
+ensure_dataset(sys.argv[1], Path('data') / sys.argv[1], seed=0)" "$task" >"$WORK/data-$task.log" 2>&1 ||
+            { stamp "$task data failed, see data-$task.log" | tee -a "$WORK/status.txt"; exit 1; }
+        for run in $RUNS; do
+            [ "${run%-*}" = "$task" ] && reproduce "$run" "$task" "${run##*-}" &
+        done
+        wait
+    ) &
     pids+=($!)
 done
 wait "${pids[@]}"
-[ -n "${monitor:-}" ] && kill "$monitor"
+[ -n "$monitor" ] && kill "$monitor"
 
 # Results (json, weights, tables) and the per-epoch logs; checkpoints stay behind.
-tar czf "$OUT/results.tgz" -C "$WORK" results
-(cd "$WORK" && find runs -name metrics.csv -print0 | tar czf "$OUT/logs.tgz" --null -T - ./*.log status.txt gpu-use.csv)
-stamp "packed: $(ls -la "$OUT" | tail -n +2)"
-cat "$WORK/status.txt"
-for run in $RUNS; do tail -n 3 "$WORK/$run.log"; done
+[ -d "$WORK/results" ] && tar czf "$OUT/results.tgz" -C "$WORK" results
+(
+    cd "$WORK" || exit 1
+    { find runs -name metrics.csv 2>/dev/null; ls ./*.log status.txt gpu-use.csv 2>/dev/null; } | tar czf "$OUT/logs.tgz" -T -
+)
+stamp "packed: $(ls "$OUT")"
+for run in $RUNS; do tail -n 3 "$WORK/$run.log" 2>/dev/null; done
+finished=$(grep -c "finished with exit code 0$" "$WORK/status.txt" 2>/dev/null)
+cat "$WORK/status.txt" 2>/dev/null
+[ "${finished:-0}" -eq "$(echo "$RUNS" | wc -w)" ] || { echo "some runs failed"; exit 1; }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -73,7 +74,7 @@ class TrainConfig:
             problems.append(f"group_size must be at least 1 (got {self.group_size})")
         if any(not factor > 0 for factor in self.lr_scale.values()):
             problems.append(f"lr_scale factors must be positive (got {self.lr_scale})")
-        if self.time_budget is not None and not self.time_budget > 0:
+        if self.time_budget is not None and not 0 < self.time_budget < math.inf:
             problems.append(f"time_budget must be a positive number of minutes (got {self.time_budget})")
         if self.warmup_steps < 0 or self.weight_decay < 0:
             problems.append("warmup_steps and weight_decay must not be negative")

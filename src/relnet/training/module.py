@@ -10,6 +10,7 @@ import lightning as L
 import torch
 import torch.distributed as dist
 from lightning.pytorch.callbacks import Timer
+from lightning.pytorch.utilities import rank_zero_warn
 
 from relnet.errors import RelnetError
 from relnet.tasks import TrainConfig, get_task
@@ -39,6 +40,11 @@ class RelnetModule(L.LightningModule):
         # The best validated epoch so far: its 1-based number, its val metrics and a CPU copy of
         # the weights. Kept in checkpoints, so a resumed run still knows it.
         self.best: dict[str, Any] | None = None
+        # A time-budgeted run's clock (TrainConfig.time_budget): seconds of training when warm-up
+        # ended (kept in checkpoints), and the fraction of the rest of the budget used so far.
+        self._warmup_seconds: float | None = None
+        self._budget_progress = 0.0
+        self._warned_warmup = False
 
     @classmethod
     def from_config(cls, task: str, model_name: str, config: TrainConfig, seed: int = 0) -> RelnetModule:
@@ -53,6 +59,28 @@ class RelnetModule(L.LightningModule):
         # global RNG stream the loops consumed before, so a resumed run continues exactly as the
         # uninterrupted run would have.
         torch.manual_seed(self.seed * 1_000_003 + self.global_step * 1_009 + self.global_rank)
+        if self.config.time_budget is not None:
+            self._read_budget_clock()
+
+    def _read_budget_clock(self) -> None:
+        """Update the share of the time budget used since warm-up ended, which the cosine follows.
+
+        Every rank takes rank 0's clock, so their learning rates stay equal under DDP."""
+        elapsed = self._budget_timer().time_elapsed("train")
+        if self.trainer.world_size > 1:
+            elapsed = float(self.trainer.strategy.broadcast(elapsed, src=0))
+        budget = 60.0 * self.config.time_budget
+        if self._warmup_seconds is None:
+            if self.global_step < self.config.warmup_steps:
+                if elapsed > budget / 2 and not self._warned_warmup:
+                    self._warned_warmup = True
+                    rank_zero_warn(
+                        f"warm-up ({self.config.warmup_steps} steps) has used half the time budget; "
+                        "lower --warmup-steps or raise --time-budget"
+                    )
+                return
+            self._warmup_seconds = elapsed
+        self._budget_progress = (elapsed - self._warmup_seconds) / max(budget - self._warmup_seconds, 1e-6)
 
     def training_step(self, batch: Batch, batch_index: int) -> torch.Tensor:
         if self.config.augment:
@@ -88,7 +116,7 @@ class RelnetModule(L.LightningModule):
         if schedule not in ("constant", "cosine"):
             raise ValueError(f"unknown schedule {schedule!r}")
 
-        timer = self._budget_timer()
+        budgeted = self._budget_timer() is not None  # fails early when the Trainer has no max_time
 
         def factor(step: int) -> float:
             if step < warmup:
@@ -96,8 +124,8 @@ class RelnetModule(L.LightningModule):
             if schedule == "constant":
                 return 1.0
             progress = (step - warmup) / max(1, total_steps - warmup)
-            if timer is not None:  # decay over the time budget when it ends before the epochs do
-                progress = max(progress, timer.time_elapsed("train") / (60.0 * self.config.time_budget))
+            if budgeted:  # decay over the time budget's rest when it ends before the epochs do
+                progress = max(progress, self._budget_progress)
             return 0.01 + 0.99 * 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
 
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
@@ -170,9 +198,11 @@ class RelnetModule(L.LightningModule):
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         checkpoint["relnet_best"] = self.best
+        checkpoint["relnet_warmup_seconds"] = self._warmup_seconds
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         self.best = checkpoint.get("relnet_best")
+        self._warmup_seconds = checkpoint.get("relnet_warmup_seconds")
 
     def on_test_epoch_end(self) -> None:
         self._log_split_metrics("test")

@@ -12,13 +12,21 @@ from relnet.tasks import Task
 
 
 def git_commit() -> str | None:
-    try:
+    """The checked-out commit, with ``-dirty`` appended when tracked files differ from it (the run's
+    code is then not exactly that commit's); None outside a git checkout."""
+
+    def git(*arguments: str) -> str:
         completed = subprocess.run(
-            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True, cwd=Path(__file__).parent
+            ["git", *arguments], capture_output=True, text=True, check=True, cwd=Path(__file__).parent
         )
+        return completed.stdout.strip()
+
+    try:
+        commit = git("rev-parse", "HEAD")
+        dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
     except (OSError, subprocess.CalledProcessError):
         return None
-    return completed.stdout.strip()
+    return f"{commit}-dirty" if dirty else commit
 
 
 def write_result(path: Path, record: dict[str, Any]) -> Path:

@@ -49,6 +49,8 @@ class TrainOutcome:
     is_global_zero: bool
     #: The epoch whose weights were kept (the best validated one), or None for the last epoch's.
     kept_epoch: int | None = None
+    #: Optimiser steps taken (a time-budgeted run may stop within an epoch).
+    steps: int = 0
 
 
 def _quiet_lightning() -> None:
@@ -217,7 +219,14 @@ def train(
     if trainer.is_global_zero:
         save_weights(weights, task_name, model_name, dict(config.model), module.model)
     return TrainOutcome(
-        module, module.last_metrics.get("val", {}), weights, run_dir, wall, trainer.is_global_zero, kept_epoch
+        module,
+        module.last_metrics.get("val", {}),
+        weights,
+        run_dir,
+        wall,
+        trainer.is_global_zero,
+        kept_epoch,
+        trainer.global_step,
     )
 
 
@@ -349,7 +358,10 @@ def reproduce(
     records = []
     for model_name in models:
         config = task.preset(model_name, preset).with_overrides(**(overrides or {}))
-        note(f"training {task_name} / {model_name} ({preset} preset, {config.epochs} epochs) ...")
+        length = f"{config.epochs} epochs"
+        if config.time_budget is not None:
+            length = f"at most {config.epochs} epochs or {config.time_budget:g} minutes"
+        note(f"training {task_name} / {model_name} ({preset} preset, {length}) ...")
         start = time.perf_counter()
         outcome = train(
             task_name,
@@ -376,7 +388,9 @@ def reproduce(
             "split": "test",
             "metrics": metrics,
             "val_metrics": outcome.val_metrics,
-            "kept_epoch": outcome.kept_epoch or config.epochs,
+            # None: the last weights were kept (keep="last", or a budgeted run stopped before validating)
+            "kept_epoch": outcome.kept_epoch,
+            "train_steps": outcome.steps,
             "command": command,
             "commit": git_commit(),
             "device": device_description(),
