@@ -148,6 +148,8 @@ def test_ddp_on_two_cpu_processes(tiny_sort_of_clevr: Path, tmp_path: Path) -> N
         "2",
         "--strategy",
         "ddp",
+        "--time-budget",  # never reached: exercises the budget clock each rank takes from rank 0
+        "5",
         "--run-dir",
         str(tmp_path),
         "--no-progress",
