@@ -93,54 +93,28 @@ def build_trainer(
     if precision == "auto":
         precision = auto_precision(hardware.accelerator)
     try:
-        return _make_trainer(
-            hardware,
-            precision,
-            max_epochs,
-            loggers,
-            callbacks,
-            run_dir,
-            progress,
-            grad_clip,
-            train_fraction,
-            time_budget,
+        return L.Trainer(
+            max_time=None if time_budget is None else timedelta(minutes=time_budget),
+            limit_train_batches=train_fraction,
+            accelerator=hardware.accelerator,
+            devices=hardware.devices,
+            strategy=hardware.strategy,
+            num_nodes=hardware.num_nodes,
+            precision=precision,
+            max_epochs=max_epochs,
+            logger=loggers,
+            callbacks=callbacks,
+            enable_checkpointing=run_dir is not None,
+            enable_progress_bar=progress,
+            enable_model_summary=False,
+            num_sanity_val_steps=0,
+            use_distributed_sampler=False,
+            log_every_n_steps=50,
+            gradient_clip_val=grad_clip,
+            default_root_dir=run_dir,
         )
     except (MisconfigurationException, ValueError, RuntimeError, TypeError) as error:
         raise RelnetError(f"cannot set up training on this hardware: {error}") from None
-
-
-def _make_trainer(
-    hardware: Hardware,
-    precision: str,
-    max_epochs: int,
-    loggers: list[Any] | bool,
-    callbacks: list[L.Callback],
-    run_dir: Path | None,
-    progress: bool,
-    grad_clip: float | None,
-    train_fraction: float,
-    time_budget: float | None,
-) -> L.Trainer:
-    return L.Trainer(
-        max_time=None if time_budget is None else timedelta(minutes=time_budget),
-        limit_train_batches=train_fraction,
-        accelerator=hardware.accelerator,
-        devices=hardware.devices,
-        strategy=hardware.strategy,
-        num_nodes=hardware.num_nodes,
-        precision=precision,
-        max_epochs=max_epochs,
-        logger=loggers,
-        callbacks=callbacks,
-        enable_checkpointing=run_dir is not None,
-        enable_progress_bar=progress,
-        enable_model_summary=False,
-        num_sanity_val_steps=0,
-        use_distributed_sampler=False,
-        log_every_n_steps=50,
-        gradient_clip_val=grad_clip,
-        default_root_dir=run_dir,
-    )
 
 
 def _check_resume(checkpoint: Path, task: str, model_name: str) -> None:

@@ -14,6 +14,7 @@ from relnet.errors import DataFormatError, RelnetError
 from relnet.tasks import register
 from relnet.tasks.base import Batch, CommandHandler, Records, Task
 from relnet.tasks.sudoku import metrics
+from relnet.tasks.sudoku.augment import augment as augment_puzzles
 from relnet.tasks.sudoku.dataset import load_table
 from relnet.tasks.sudoku.format import SPLIT_FILES, read_puzzles
 from relnet.tasks.sudoku.generator import GeneratorConfig, generate, parse_givens
@@ -97,6 +98,9 @@ class Sudoku(Task):
         return add_solve_command(commands)
 
     # -- objective and metrics -------------------------------------------------------------
+    def augment(self, batch: Batch) -> Batch:
+        return augment_puzzles(batch)
+
     def loss(self, output: torch.Tensor, batch: Batch) -> torch.Tensor:
         """Palm's loss: the cell cross-entropy at every step, averaged over steps."""
         return metrics.step_loss(output, batch["answer"])
