@@ -11,7 +11,8 @@
 # them there with seed 0 (BABI_TGZ: a .tgz of data/babi to unpack first), else they are generated once
 # per task before its runs start. INIT=1 starts each model from its committed weights,
 # results/<task>/gpu/<model>.safetensors (a warm restart: fresh optimiser and schedule), so short GPU
-# sessions can add up. Exits non-zero when any run fails.
+# sessions can add up. BENCH=1 then times `relnet bench rn` and `relnet bench rrn` on the idle GPU
+# (bench-rn.json, bench-rrn.json in OUT). Exits non-zero when any run fails.
 # Needs python3 with relnet's dependencies (torch, lightning, numpy, pillow, safetensors, matplotlib,
 # tqdm, tensorboard); relnet itself runs from src/, not installed.
 set -u
@@ -66,6 +67,13 @@ done
 wait "${pids[@]}"
 [ -n "$monitor" ] && kill "$monitor"
 
+if [ -n "${BENCH:-}" ]; then  # after the trainings, so the benchmarks have the GPU to themselves
+    for what in rn rrn; do
+        python3 -m relnet bench "$what" --json >"$OUT/bench-$what.json" 2>"$WORK/bench-$what.log" ||
+            stamp "bench $what failed, see bench-$what.log" | tee -a "$WORK/status.txt"
+    done
+fi
+
 # Results (json, weights, tables) and the per-epoch logs; checkpoints stay behind.
 [ -d "$WORK/results" ] && tar czf "$OUT/results.tgz" -C "$WORK" results
 (
@@ -76,4 +84,7 @@ stamp "packed: $(ls "$OUT")"
 for run in $RUNS; do tail -n 3 "$WORK/$run.log" 2>/dev/null; done
 finished=$(grep -c "finished with exit code 0$" "$WORK/status.txt" 2>/dev/null)
 cat "$WORK/status.txt" 2>/dev/null
-[ "${finished:-0}" -eq "$(echo "$RUNS" | wc -w)" ] || { echo "some runs failed"; exit 1; }
+if [ "${finished:-0}" -ne "$(echo "$RUNS" | wc -w)" ] || grep -q "failed" "$WORK/status.txt" 2>/dev/null; then
+    echo "some runs failed"
+    exit 1
+fi
