@@ -296,3 +296,12 @@ def test_schedule_and_augment_overrides() -> None:
     assert _overrides(parser.parse_args([*base, "--augment"]))["augment"] is True
     timed = _overrides(parser.parse_args([*base, "--time-budget", "7.5", "--warmup-steps", "10"]))
     assert timed["time_budget"] == 7.5 and timed["warmup_steps"] == 10
+
+
+def test_bad_time_budget_and_init_weights(capsys, tmp_path: Path, tiny_sort_of_clevr: Path) -> None:
+    base = ["train", "sort-of-clevr", "--model", "rn-state", "--data", str(tiny_sort_of_clevr)]
+    base += ["--run-dir", str(tmp_path / "run"), "--no-progress"]
+    for bad in ("0", "-2", "inf"):
+        _fails_with(capsys, [*base, "--time-budget", bad], "time_budget must be a positive number of minutes")
+    _fails_with(capsys, [*base, "--init-weights", str(tmp_path / "none.safetensors")], "weights file not found")
+    _fails_with(capsys, ["reproduce", "sort-of-clevr", "--init-weights", "w.safetensors"], "needs exactly one --model")
