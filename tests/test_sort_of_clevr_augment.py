@@ -84,4 +84,4 @@ def test_training_step_uses_augmentation(tiny_sort_of_clevr: Path) -> None:
 
 def test_a_task_without_augmentation_refuses_it() -> None:
     with pytest.raises(RelnetError, match="no training augmentation"):
-        RelnetModule.from_config("sudoku", "rrn", TrainConfig(epochs=1, augment=True))
+        RelnetModule.from_config("babi", "rn", TrainConfig(epochs=1, augment=True))
