@@ -329,6 +329,7 @@ def reproduce(
         data_root = default_data_root(task_name, seed)
         ensure_dataset(task_name, data_root, seed=seed, progress_note=note)
     out_dir = Path(results_dir) / task_name / ("" if preset == "full" else preset)
+    commit = git_commit()  # now: the code that runs was loaded now, and may be committed over meanwhile
     records = []
     for model_name in models:
         config = task.preset(model_name, preset).with_overrides(**(overrides or {}))
@@ -366,7 +367,7 @@ def reproduce(
             "kept_epoch": outcome.kept_epoch,
             "train_steps": outcome.steps,
             "command": command,
-            "commit": git_commit(),
+            "commit": commit,
             "device": device_description(),
             # fp32 sums are reduced in a thread-count-dependent order: the same seed reproduces a run
             # bit for bit only with the same number of threads.
