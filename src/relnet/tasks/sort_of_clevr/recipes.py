@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from relnet.tasks.base import TrainConfig
 
 PIXEL_CNN = (32, 64, 128, 256)
 QUICK_CNN = (24, 24, 24, 24)
 PAPER_G = (2000, 2000, 2000, 2000)
 PAPER_F = (2000, 1000, 500, 100)
+# The `gpu` preset's common settings: batch 256 in runs of 4 questions per image, at most 10 minutes.
+_GPU = TrainConfig(
+    epochs=500, batch_size=256, lr=5e-4, warmup_steps=500, schedule="cosine", group_size=4, time_budget=10.0
+)
 
 RECIPES: dict[str, dict[str, TrainConfig]] = {
     # Fits the 15-minute main job on a 2-core CPU without bf16 hardware (fp32): data, three models,
@@ -84,35 +90,10 @@ RECIPES: dict[str, dict[str, TrainConfig]] = {
     # clock): the paper's CNN with g 4×256, the width public ports leave the colour-binding plateau
     # with, at batch 256 (a GPU is bound by kernel launches at this size, not by arithmetic).
     "gpu": {
-        "rn": TrainConfig(
-            epochs=500,
-            batch_size=256,
-            lr=5e-4,
-            warmup_steps=500,
-            schedule="cosine",
-            group_size=4,
-            time_budget=10.0,
-            model={"channels": PIXEL_CNN, "g_widths": (256,) * 4, "f_widths": (256, 256)},
-        ),
-        "cnn-mlp": TrainConfig(
-            epochs=500,
-            batch_size=256,
-            lr=5e-4,
-            warmup_steps=500,
-            schedule="cosine",
-            group_size=4,
-            time_budget=10.0,
-            model={"channels": PIXEL_CNN, "widths": (256,) * 4},
-        ),
-        "rn-state": TrainConfig(
-            epochs=500,
-            batch_size=256,
-            lr=1e-3,
-            warmup_steps=500,
-            schedule="cosine",
-            augment=True,
-            time_budget=10.0,
-            model={"g_widths": (256,) * 4, "f_widths": (256, 256)},
+        "rn": replace(_GPU, model={"channels": PIXEL_CNN, "g_widths": (256,) * 4, "f_widths": (256, 256)}),
+        "cnn-mlp": replace(_GPU, model={"channels": PIXEL_CNN, "widths": (256,) * 4}),
+        "rn-state": replace(
+            _GPU, lr=1e-3, group_size=1, augment=True, model={"g_widths": (256,) * 4, "f_widths": (256, 256)}
         ),
     },
     # The paper's exact sizes and optimiser (Supp. D): g 4×2000, f 2000/1000/500/100, Adam 1e-4.
