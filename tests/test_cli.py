@@ -303,5 +303,6 @@ def test_bad_time_budget_and_init_weights(capsys, tmp_path: Path, tiny_sort_of_c
     base += ["--run-dir", str(tmp_path / "run"), "--no-progress"]
     for bad in ("0", "-2", "inf"):
         _fails_with(capsys, [*base, "--time-budget", bad], "time_budget must be a positive number of minutes")
+    _fails_with(capsys, [*base, "--warmup-steps", "-1"], "warmup_steps and weight_decay must not be negative")
     _fails_with(capsys, [*base, "--init-weights", str(tmp_path / "none.safetensors")], "weights file not found")
     _fails_with(capsys, ["reproduce", "sort-of-clevr", "--init-weights", "w.safetensors"], "needs exactly one --model")
