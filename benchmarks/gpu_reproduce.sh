@@ -54,7 +54,7 @@ reproduce() {  # run-name task model
 pids=()
 for task in $(for run in $RUNS; do echo "${run%-*}"; done | sort -u); do
     (
-        python3 -c "import sys; from pathlib import Path; from relnet.training.run import ensure_dataset
+        python3 -c "import sys; from pathlib import Path; from relnet.training.reproduce import ensure_dataset
 ensure_dataset(sys.argv[1], Path('data') / sys.argv[1], seed=0)" "$task" >"$WORK/data-$task.log" 2>&1 ||
             { stamp "$task data failed, see data-$task.log" | tee -a "$WORK/status.txt"; exit 1; }
         for run in $RUNS; do

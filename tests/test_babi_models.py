@@ -68,7 +68,7 @@ def test_models_answer_and_train(model_name: str, small_babi: Path) -> None:
     loss = task.loss(output, batch)
     loss.backward()
     assert torch.isfinite(loss) and all(p.grad is not None for p in model.parameters() if p.requires_grad)
-    records = task.eval_records(output.detach(), batch)
+    records = task.records(output.detach(), batch)
     assert records["correct"].shape == (27,)
 
 

@@ -21,9 +21,7 @@ from relnet.tasks.clevr.scenes import SceneConfig
 from relnet.tasks.clevr.stats import inspect_folder
 from relnet.tasks.clevr.vocab import ANSWERS, COLOR_RGB
 
-TINY = GenerateConfig(
-    images=9, questions_per_image=6, width=96, height=64, cache_width=32, cache_height=32, supersample=1
-)
+TINY = GenerateConfig(images=9, questions_per_image=6, image_size=(96, 64), cache_size=(32, 32), supersample=1)
 
 
 @pytest.fixture(scope="module")
@@ -178,8 +176,8 @@ def test_cli_stats_show_and_task(tiny_clevr: Path, tmp_path: Path, capsys: pytes
     out = tmp_path / "show.png"
     assert main(["clevr", "show", str(tiny_clevr), "--split", "val", "--image", "0", "--out", str(out)]) == 0
     assert out.stat().st_size > 1000
-    with pytest.raises(RelnetError, match="CLEVR models"):
-        get_task("clevr").build_model("rn", {})
+    with pytest.raises(RelnetError, match="unknown model 'transformer' for clevr"):
+        get_task("clevr").build_model("transformer", {})
 
 
 def test_render_shows_objects_in_their_colours() -> None:

@@ -1,14 +1,37 @@
-"""What every task package provides, so the training glue and the CLI can serve all tasks alike."""
+"""The task contract: what a benchmark declares so that one training glue and one CLI serve them all.
+
+A task is a :class:`Task` subclass with a ``name``. Its core is four things: a generator that writes the
+real dataset's format (``generate``), a reader that turns a split into tensors (``load``), its models
+(``models``) and its metrics (``records`` per batch, ``summarize`` per split, and the :class:`Metric`
+declarations that say how to read them). Everything else is declared, not overridden: the generator's
+options (a dataclass the CLI turns into flags), the training recipes, the augmentation, the paper's
+numbers. Defining the subclass registers the task; nothing else has to be edited.
+
+A minimal task::
+
+    class Parity(Task):
+        name = "parity"
+        description = "is the number of ones even?"
+        options = ParityOptions                  # a dataclass: the flags of `relnet generate parity`
+        models = {"mlp": ParityMLP}              # modules mapping a batch dict to logits
+        recipes = {"quick": {"mlp": TrainConfig(epochs=2)}}
+
+        def generate(self, out, *, seed, options): ...   # write files; return {split: size}
+        def load(self, root, split): ...                 # a TensorTable with an "answer" column
+
+The default loss is cross-entropy against ``batch[target]`` and the default metric is ``accuracy``;
+a task with another kind of target (bits, a class per step or node, a real value) overrides ``loss``,
+``records`` and ``summarize`` and declares its metrics' kinds.
+"""
 
 from __future__ import annotations
 
-import argparse
+import fnmatch
 import math
-from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import torch
 import torch.nn.functional as F
@@ -19,7 +42,7 @@ from relnet.data.tables import Batch
 from relnet.errors import RelnetError
 
 Records = dict[str, torch.Tensor]
-CommandHandler = Callable[[argparse.Namespace], dict[str, Any]]
+MetricKind = Literal["fraction", "count", "error", "value"]
 
 
 @dataclass(frozen=True)
@@ -41,10 +64,10 @@ class TrainConfig:
     # <1: each epoch trains on this fraction of a fresh shuffle of the training set (CPU-sized recipes).
     train_fraction: float = 1.0
     # "best": the saved weights are those of the epoch with the best validation metrics (the task's
-    # ``selection_metrics``); "last": those of the last epoch.
+    # metrics declared with ``select``); "last": those of the last epoch.
     keep: str = "best"
-    # True: each training batch goes through the task's :meth:`Task.augment` (random transforms that
-    # keep the answers known, e.g. a scene's mirror images) before the model sees it.
+    # True: each training batch goes through the task's ``augment`` (random transforms that keep the
+    # answers known, e.g. a scene's mirror images) before the model sees it.
     augment: bool = False
     # Learning-rate factors for parts of the model, by parameter-name prefix (e.g. {"objects": 0.1}
     # trains a pixel RN's CNN at a tenth of ``lr``); every other parameter trains at ``lr``.
@@ -57,27 +80,23 @@ class TrainConfig:
     model: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        problems = []
-        if self.epochs < 1:
-            problems.append(f"epochs must be at least 1 (got {self.epochs})")
-        if self.batch_size < 1 or self.eval_batch_size < 1:
-            problems.append(f"batch sizes must be at least 1 (got {self.batch_size}, {self.eval_batch_size})")
-        if not self.lr > 0:
-            problems.append(f"the learning rate must be positive (got {self.lr})")
-        if self.schedule not in ("constant", "cosine"):
-            problems.append(f"schedule must be 'constant' or 'cosine' (got {self.schedule!r})")
-        if not 0 < self.train_fraction <= 1:
-            problems.append(f"train_fraction must be in (0, 1] (got {self.train_fraction})")
-        if self.keep not in ("best", "last"):
-            problems.append(f"keep must be 'best' or 'last' (got {self.keep!r})")
-        if self.group_size < 1:
-            problems.append(f"group_size must be at least 1 (got {self.group_size})")
-        if any(not factor > 0 for factor in self.lr_scale.values()):
-            problems.append(f"lr_scale factors must be positive (got {self.lr_scale})")
-        if self.time_budget is not None and not 0 < self.time_budget < math.inf:
-            problems.append(f"time_budget must be a positive number of minutes (got {self.time_budget})")
-        if self.warmup_steps < 0 or self.weight_decay < 0:
-            problems.append("warmup_steps and weight_decay must not be negative")
+        checks = {
+            f"epochs must be at least 1 (got {self.epochs})": self.epochs >= 1,
+            f"batch sizes must be at least 1 (got {self.batch_size}, {self.eval_batch_size})": min(
+                self.batch_size, self.eval_batch_size
+            )
+            >= 1,
+            f"the learning rate must be positive (got {self.lr})": self.lr > 0,
+            f"schedule must be 'constant' or 'cosine' (got {self.schedule!r})": self.schedule in ("constant", "cosine"),
+            f"train_fraction must be in (0, 1] (got {self.train_fraction})": 0 < self.train_fraction <= 1,
+            f"keep must be 'best' or 'last' (got {self.keep!r})": self.keep in ("best", "last"),
+            f"group_size must be at least 1 (got {self.group_size})": self.group_size >= 1,
+            f"lr_scale factors must be positive (got {self.lr_scale})": all(f > 0 for f in self.lr_scale.values()),
+            f"time_budget must be a positive number of minutes (got {self.time_budget})": self.time_budget is None
+            or 0 < self.time_budget < math.inf,
+            "warmup_steps and weight_decay must not be negative": self.warmup_steps >= 0 and self.weight_decay >= 0,
+        }
+        problems = [message for message, ok in checks.items() if not ok]
         if problems:
             raise RelnetError("bad training recipe: " + "; ".join(problems))
 
@@ -86,64 +105,111 @@ class TrainConfig:
         return replace(self, **{key: value for key, value in overrides.items() if value is not None})
 
 
-class Task(ABC):
-    """One benchmark: its data format and generator, its models, its loss and its metrics."""
+@dataclass(frozen=True)
+class Metric:
+    """How to read one metric (or a family of them, ``name`` a pattern such as ``"task_*"``).
+
+    ``kind``: ``"fraction"`` (in [0, 1], shown as a percentage, higher is better), ``"error"`` (a
+    fraction where lower is better), ``"count"`` (a number, higher is better) or ``"value"`` (a real
+    number such as a mean squared error, lower is better). ``headline``: shown first, in progress bars
+    and summaries. ``select``: picks the kept epoch; several are compared in declaration order, a later
+    one breaking ties of the earlier ones.
+    """
+
+    name: str
+    kind: MetricKind = "fraction"
+    headline: bool = False
+    select: bool = False
+
+    @property
+    def higher_is_better(self) -> bool:
+        return self.kind in ("fraction", "count")
+
+    @property
+    def is_percentage(self) -> bool:
+        return self.kind in ("fraction", "error")
+
+    def format(self, value: float | None) -> str:
+        """``"93.4"`` for fractions and errors (in %), ``"17"`` for counts, ``"0.0123"`` for values."""
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return "–"
+        if self.is_percentage:
+            return f"{100 * value:.1f}"
+        return f"{value:g}" if self.kind == "count" else f"{value:.4g}"
+
+
+_REGISTRY: dict[str, type[Task]] = {}
+
+
+class Task:
+    """One benchmark: its data, its models and recipes, its objective and metrics.
+
+    Subclasses set the class attributes below and implement :meth:`generate` and :meth:`load`;
+    :meth:`loss`, :meth:`records`, :meth:`summarize`, :meth:`inspect` and :meth:`fit_config` have
+    defaults for single-class answers.
+    """
 
     name: ClassVar[str]
-    description: ClassVar[str]
-    models: ClassVar[tuple[str, ...]]
+    description: ClassVar[str] = ""
+    #: The generator's options: a dataclass whose fields (with ``metadata={"help": ...}``, and
+    #: ``"parse"`` for values typed as text on the command line) become ``relnet generate`` flags.
+    options: ClassVar[type | None] = None
+    #: ``{model name: module class}``; a module maps a batch dict to the output :meth:`loss` expects.
+    models: ClassVar[Mapping[str, type[nn.Module]]] = {}
+    #: ``{preset: {model name: recipe}}``; presets are ``quick``, ``full``, ``gpu`` and ``paper``.
+    recipes: ClassVar[Mapping[str, Mapping[str, TrainConfig]]] = {}
+    #: How to read the metrics :meth:`summarize` returns; undeclared ones are fractions.
+    metrics: ClassVar[tuple[Metric, ...]] = (Metric("accuracy", headline=True, select=True),)
+    #: The batch entry holding what the model must predict.
+    target: ClassVar[str] = "answer"
     splits: ClassVar[tuple[str, ...]] = ("train", "val", "test")
     #: Metrics whose values the paper reports, per model: ``{model: {metric: value}}``.
-    paper_results: ClassVar[dict[str, dict[str, float]]] = {}
+    paper_results: ClassVar[Mapping[str, Mapping[str, float]]] = {}
     #: A column of the training table grouping examples (e.g. ``"image_index"``), for ``group_size``.
     group_column: ClassVar[str | None] = None
-    #: The metrics shown first in tables and progress output.
-    headline_metrics: ClassVar[tuple[str, ...]] = ("accuracy",)
-    #: Metrics that are counts rather than fractions (tables print them as numbers, not percentages).
-    count_metrics: ClassVar[tuple[str, ...]] = ()
-    #: Metrics where lower is better (error rates); accuracy charts leave them out.
-    error_metrics: ClassVar[tuple[str, ...]] = ()
-    #: Validation metrics that pick the kept epoch (``TrainConfig.keep == "best"``), compared in
-    #: order: a later one breaks ties of the earlier ones (Sudoku: whole grids, then cells).
-    selection_metrics: ClassVar[tuple[str, ...]] = ("accuracy",)
+    #: ``batch -> batch`` under random answer-preserving transforms, for ``TrainConfig.augment``
+    #: (a staticmethod; randomness from torch's global generator, which training seeds every step).
+    augment: ClassVar[Callable[[Batch], Batch] | None] = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "name" in cls.__dict__:
+            _REGISTRY[cls.name] = cls
 
     # -- data ------------------------------------------------------------------------------
-    def add_generate_arguments(self, parser: argparse.ArgumentParser) -> None:
-        """Task-specific options of ``relnet generate``."""
+    def generate(self, out: Path, *, seed: int, options: Any) -> dict[str, Any]:
+        """Write a dataset in the task's canonical format (``options``: an instance of ``options``);
+        returns ``{split: examples}`` or another small summary for printing."""
+        raise RelnetError(f"{self.name} has no generator")
 
-    @abstractmethod
-    def generate(self, out: Path, *, seed: int, options: dict[str, Any] | None = None) -> dict:
-        """Write a dataset in the task's canonical format; returns a summary for printing."""
-
-    @abstractmethod
     def load(self, root: Path, split: str) -> Dataset:
-        """A dataset whose ``__getitems__`` returns a collated :data:`Batch`."""
+        """A dataset whose ``__getitems__`` returns a collated batch (e.g. a ``TensorTable``)."""
+        raise NotImplementedError
 
-    @abstractmethod
     def inspect(self, root: Path) -> dict[str, Any]:
-        """Validate a dataset folder and return its statistics."""
+        """Validate a dataset folder and return its statistics (default: every split's size)."""
+        return {"task": self.name, "path": str(root), "splits": {s: len(self.load(root, s)) for s in self.splits}}
+
+    def default_options(self) -> Any:
+        return None if self.options is None else self.options()
 
     # -- models ----------------------------------------------------------------------------
-    #: ``{model name: module class}`` and ``{preset: {model name: recipe}}``, used by the default
-    #: :meth:`build_model` and :meth:`preset`.
-    model_classes: ClassVar[dict[str, type[nn.Module]]] = {}
-    recipes: ClassVar[dict[str, dict[str, TrainConfig]]] = {}
-
-    def build_model(self, model_name: str, config: dict[str, Any]) -> nn.Module:
-        """A module mapping a :data:`Batch` to the task's output (usually answer logits)."""
+    def build_model(self, model_name: str, config: Mapping[str, Any]) -> nn.Module:
+        """The module ``model_name`` built with ``config`` (its constructor's keyword arguments)."""
         self.check_model_name(model_name)
         try:
-            return self.model_classes[model_name](**config)
+            return self.models[model_name](**config)
         except TypeError as error:
             raise RelnetError(f"bad configuration for {self.name} model {model_name!r}: {error}") from None
 
-    def fit_config_to_data(self, model_name: str, config: dict[str, Any], root: Path, split: str) -> dict[str, Any]:
+    def fit_config(self, model_name: str, config: dict[str, Any], root: Path, split: str) -> dict[str, Any]:
         """The model config adjusted to a dataset split (e.g. its image size); unchanged by default."""
         return config
 
     def check_model_name(self, model_name: str) -> None:
         if model_name not in self.models:
-            raise RelnetError(f"unknown model {model_name!r} for {self.name}; known models: {', '.join(self.models)}")
+            known = ", ".join(self.models) or "none yet"
+            raise RelnetError(f"unknown model {model_name!r} for {self.name}; known models: {known}")
 
     def preset(self, model_name: str, preset: str) -> TrainConfig:
         """The training recipe ``preset`` (``quick``, ``full``, ``gpu`` or ``paper``) for ``model_name``."""
@@ -154,36 +220,41 @@ class Task(ABC):
             raise RelnetError(f"{self.name} has no {preset!r} recipe for {model_name}")
         return self.recipes[preset][model_name]
 
-    def add_commands(self, commands: argparse._SubParsersAction) -> dict[str, CommandHandler]:
-        """Task-specific top-level verbs (``relnet solve``, ``relnet clevr ...``): add their parsers to
-        ``commands`` and return ``{verb: handler}``. A handler takes the parsed arguments and returns a
-        JSON-able payload; its ``"text"`` entry, if any, is what is printed without ``--json``."""
-        return {}
-
-    def show(self, model_name: str, model: nn.Module, root: Path, split: str, indices: list[int], out: Path) -> Path:
-        """Draw what the model does on some examples (e.g. which pairs drove each answer) into ``out``."""
-        raise RelnetError(f"`relnet show` is not available for {self.name} yet")
-
-    def augment(self, batch: Batch) -> Batch:
-        """A training batch under random answer-preserving transforms, for ``TrainConfig.augment``.
-
-        Randomness comes from torch's global generator, which training seeds at every step. Tasks
-        without augmentation keep this default, which refuses."""
-        raise RelnetError(f"{self.name} has no training augmentation; train without it (--no-augment)")
-
-    @property
-    def can_augment(self) -> bool:
-        return type(self).augment is not Task.augment
-
     # -- objective and metrics -------------------------------------------------------------
     def loss(self, output: torch.Tensor, batch: Batch) -> torch.Tensor:
-        """Mean cross-entropy against ``batch["answer"]``."""
-        return F.cross_entropy(output.float(), batch["answer"])
+        """Mean cross-entropy of ``(B, C)`` logits against ``batch[target]`` ``(B,)``."""
+        return F.cross_entropy(output.float(), batch[self.target])
 
-    @abstractmethod
-    def eval_records(self, output: torch.Tensor, batch: Batch) -> Records:
-        """Per-example facts for the metrics (e.g. ``correct`` and a category), each ``(B, ...)``."""
+    def records(self, output: torch.Tensor, batch: Batch) -> Records:
+        """Per-example facts for :meth:`summarize`, each ``(B, ...)``; default ``correct`` ``(B,)``."""
+        return {"correct": output.argmax(dim=-1) == batch[self.target]}
 
-    @abstractmethod
     def summarize(self, records: Records) -> dict[str, float]:
-        """Metrics from the records of a whole split."""
+        """The metrics of a whole split from its records; default ``accuracy``."""
+        return {"accuracy": records["correct"].float().mean().item()}
+
+    # -- reading metrics -------------------------------------------------------------------
+    def metric(self, name: str) -> Metric:
+        """The declaration that covers ``name`` (a fraction when none does)."""
+        for declared in self.metrics:
+            if fnmatch.fnmatchcase(name, declared.name):
+                return declared if declared.name == name else replace(declared, name=name)
+        return Metric(name)
+
+    @property
+    def headline_metrics(self) -> tuple[str, ...]:
+        return tuple(m.name for m in self.metrics if m.headline)
+
+    def selection_key(self, metrics: Mapping[str, float]) -> tuple[float, ...]:
+        """A key that is larger for better validation metrics (missing or NaN ones are worst)."""
+
+        def oriented(metric: Metric) -> float:
+            value = metrics.get(metric.name)
+            if value is None or math.isnan(value):
+                return -math.inf
+            return float(value) if metric.higher_is_better else -float(value)
+
+        return tuple(oriented(m) for m in self.metrics if m.select)
+
+    def format_metric(self, name: str, value: float | None) -> str:
+        return self.metric(name).format(value)

@@ -2,7 +2,8 @@
 
 from relnet.training.data import RelnetDataModule
 from relnet.training.module import RelnetModule
-from relnet.training.run import Hardware, evaluate, module_from_weights, reproduce, train
+from relnet.training.reproduce import reproduce
+from relnet.training.run import Hardware, evaluate, module_from_weights, train
 from relnet.training.weights import load_model, save_weights
 
 __all__ = [

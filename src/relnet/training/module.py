@@ -11,6 +11,7 @@ import torch
 import torch.distributed as dist
 from lightning.pytorch.callbacks import Timer
 from lightning.pytorch.utilities import rank_zero_warn
+from torch import nn
 
 from relnet.errors import RelnetError
 from relnet.tasks import TrainConfig, get_task
@@ -25,15 +26,17 @@ class RelnetModule(L.LightningModule):
     every process under DDP) and log the task's metrics as ``val/<metric>`` / ``test/<metric>``.
     """
 
-    def __init__(self, task: str, model_name: str, train_config: dict[str, Any], seed: int = 0) -> None:
+    def __init__(
+        self, task: str, model_name: str, train_config: dict[str, Any], seed: int = 0, model: nn.Module | None = None
+    ) -> None:
         super().__init__()
-        self.save_hyperparameters()
+        self.save_hyperparameters(ignore=["model"])
         self.task = get_task(task)
         self.model_name = model_name
         self.config = TrainConfig(**train_config)
-        if self.config.augment and not self.task.can_augment:
+        if self.config.augment and self.task.augment is None:
             raise RelnetError(f"{task} has no training augmentation; train without it (--no-augment)")
-        self.model = self.task.build_model(model_name, dict(self.config.model))
+        self.model = model if model is not None else self.task.build_model(model_name, dict(self.config.model))
         self.seed = seed
         self._records: dict[str, list[Records]] = {"val": [], "test": []}
         self.last_metrics: dict[str, dict[str, float]] = {}
@@ -47,8 +50,10 @@ class RelnetModule(L.LightningModule):
         self._warned_warmup = False
 
     @classmethod
-    def from_config(cls, task: str, model_name: str, config: TrainConfig, seed: int = 0) -> RelnetModule:
-        return cls(task, model_name, asdict(config), seed)
+    def from_config(
+        cls, task: str, model_name: str, config: TrainConfig, seed: int = 0, model: nn.Module | None = None
+    ) -> RelnetModule:
+        return cls(task, model_name, asdict(config), seed, model)
 
     def forward(self, batch: Batch) -> torch.Tensor:
         return self.model(batch)
@@ -86,7 +91,7 @@ class RelnetModule(L.LightningModule):
         if self.config.augment:
             batch = self.task.augment(batch)
         loss = self.task.loss(self.model(batch), batch)
-        self.log("train/loss", loss, prog_bar=True, batch_size=len(batch["answer"]))
+        self.log("train/loss", loss, prog_bar=True, batch_size=self._batch_size(batch))
         return loss
 
     def parameter_groups(self) -> list[dict[str, Any]]:
@@ -170,21 +175,18 @@ class RelnetModule(L.LightningModule):
     def on_validation_epoch_end(self) -> None:
         self._log_split_metrics("val")
         if self.trainer.state.fn == "fit" and "val" in self.last_metrics:
-            self._remember_if_best(self.last_metrics["val"])
+            self._remember_if_best(self.last_metrics["val"], self.current_epoch + 1)
 
-    def _selection_key(self, metrics: dict[str, float]) -> list[float]:
-        def value(name: str) -> float:
-            number = metrics.get(name)
-            return -math.inf if number is None or math.isnan(number) else float(number)
+    def _batch_size(self, batch: Batch) -> int:
+        return len(batch[self.task.target])
 
-        return [value(name) for name in self.task.selection_metrics]
-
-    def _remember_if_best(self, metrics: dict[str, float]) -> None:
-        key = self._selection_key(metrics)
-        if self.best is not None and key <= self.best["key"]:
+    def _remember_if_best(self, metrics: dict[str, float], epoch: int) -> None:
+        """Keep these weights if their metrics beat the best so far (each metric's direction counts)."""
+        key = self.task.selection_key(metrics)
+        if self.best is not None and key <= tuple(self.best["key"]):
             return
         weights = {name: tensor.detach().to("cpu", copy=True) for name, tensor in self.model.state_dict().items()}
-        self.best = {"key": key, "epoch": self.current_epoch + 1, "val": dict(metrics), "weights": weights}
+        self.best = {"key": key, "epoch": epoch, "val": dict(metrics), "weights": weights}
 
     def keep_weights(self, keep: str) -> int | None:
         """Put the kept epoch's weights in the model (``"best"``: the best validated epoch; ``"last"``:
@@ -209,8 +211,8 @@ class RelnetModule(L.LightningModule):
 
     def _evaluate_batch(self, stage: str, batch: Batch) -> None:
         output = self.model(batch)
-        self.log(f"{stage}/loss", self.task.loss(output, batch), batch_size=len(batch["answer"]), sync_dist=True)
-        records = self.task.eval_records(output, batch)
+        self.log(f"{stage}/loss", self.task.loss(output, batch), batch_size=self._batch_size(batch), sync_dist=True)
+        records = self.task.records(output, batch)
         self._records[stage].append({name: value.detach().cpu() for name, value in records.items()})
 
     def _log_split_metrics(self, stage: str) -> None:

@@ -48,19 +48,8 @@ def finite(value: Any) -> Any:
     return value
 
 
-def _percent(value: float | None) -> str:
-    return "–" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{100 * value:.1f}"
-
-
-def _cell(task: Task, name: str, value: float | None) -> str:
-    """A metric for a table: a percentage, or a plain number for the task's count metrics."""
-    if name in task.count_metrics and value is not None and not math.isnan(value):
-        return f"{value:g}"
-    return _percent(value)
-
-
 def results_table(task: Task, records: list[dict[str, Any]]) -> str:
-    """A markdown table: one row per model, the task's metrics in %, the paper's figures beside them."""
+    """A markdown table: one row per model, the task's metrics (fractions in %), the paper's figures beside them."""
     metric_names: list[str] = list(task.headline_metrics)
     for record in records:
         metric_names += [name for name in record["metrics"] if name not in metric_names]
@@ -68,8 +57,8 @@ def results_table(task: Task, records: list[dict[str, Any]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for record in records:
         paper = task.paper_results.get(record["model"], {})
-        paper_text = ", ".join(f"{name} {_cell(task, name, value)}" for name, value in paper.items()) or "–"
-        cells = [record["model"], *(_cell(task, name, record["metrics"].get(name)) for name in metric_names)]
+        paper_text = ", ".join(f"{name} {task.format_metric(name, value)}" for name, value in paper.items()) or "–"
+        cells = [record["model"], *(task.format_metric(name, record["metrics"].get(name)) for name in metric_names)]
         cells += [paper_text, f"{record['wall_seconds'] / 60:.1f} min"]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)

@@ -1,12 +1,10 @@
-"""Training, evaluation and reproduction, shared by every task and by the CLI."""
+"""Training and evaluation, shared by every task and by the CLI."""
 
 from __future__ import annotations
 
-import json
-import shutil
 import time
 import warnings
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -18,15 +16,11 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 
 from relnet.errors import RelnetError
-from relnet.runtime import auto_precision, device_description
+from relnet.runtime import auto_precision
 from relnet.tasks import TrainConfig, get_task
 from relnet.training.data import RelnetDataModule
 from relnet.training.module import RelnetModule
-from relnet.training.results import git_commit, results_table, write_result
-from relnet.training.weights import load_state, read_header, save_weights
-from relnet.viz import metric_bars
-
-GENERATED_MARKER = ".relnet-generated.json"
+from relnet.training.weights import load_model, load_state, read_header, save_weights
 
 
 @dataclass(frozen=True)
@@ -157,7 +151,7 @@ def train(
     task = get_task(task_name)
     task.check_model_name(model_name)
     run_dir = Path(run_dir)
-    config = replace(config, model=task.fit_config_to_data(model_name, dict(config.model), data_root, "train"))
+    config = replace(config, model=task.fit_config(model_name, dict(config.model), data_root, "train"))
     datamodule = RelnetDataModule(
         task, data_root, config.batch_size, config.eval_batch_size, seed, group_size=config.group_size
     )
@@ -231,7 +225,7 @@ def evaluate(
     task = module.task
     if split not in task.splits:
         raise RelnetError(f"unknown split {split!r} for {task.name}; choose one of {', '.join(task.splits)}")
-    expected = task.fit_config_to_data(module.model_name, dict(module.config.model), data_root, split)
+    expected = task.fit_config(module.model_name, dict(module.config.model), data_root, split)
     if expected != dict(module.config.model):
         differences = {
             key: (module.config.model.get(key), value)
@@ -260,156 +254,6 @@ def evaluate(
 
 def module_from_weights(path: Path, *, expect_task: str | None = None) -> RelnetModule:
     """A :class:`RelnetModule` around the model saved in ``path``."""
-    header = read_header(path)
-    if expect_task is not None and header["task"] != expect_task:
-        raise RelnetError(f"{path}: weights of a {header['task']} model, but a {expect_task} model was expected")
-    module = RelnetModule.from_config(header["task"], header["model"], TrainConfig(epochs=1, model=header["config"]))
-    load_state(path, module.model, header["model"])
-    return module
-
-
-def default_data_root(task_name: str, seed: int) -> Path:
-    """Where generated data lives when no ``--data`` is given: ``data/<task>`` (seed 0) or ``data/<task>-seed<S>``."""
-    return Path("data") / (task_name if seed == 0 else f"{task_name}-seed{seed}")
-
-
-def ensure_dataset(task_name: str, root: Path, *, seed: int, progress_note=print) -> None:
-    """Generate ``task_name``'s dataset at ``root`` unless relnet already generated it there with ``seed``.
-
-    A folder that exists without relnet's marker (or with another seed) is never overwritten.
-    """
-    root = Path(root)
-    marker = root / GENERATED_MARKER
-    wanted = {"task": task_name, "seed": seed}
-    if marker.is_file():
-        try:
-            found = json.loads(marker.read_text())
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            found = None
-        if found == wanted:
-            return
-    if root.exists() and any(root.iterdir()):
-        raise RelnetError(
-            f"{root} exists but does not hold {task_name} data generated with seed {seed}; "
-            "pass it with --data to use it, or remove it to regenerate"
-        )
-    progress_note(f"generating {task_name} (seed {seed}) into {root} ...")
-    get_task(task_name).generate(root, seed=seed)
-    marker.write_text(json.dumps(wanted))
-
-
-def reproduce(
-    task_name: str,
-    *,
-    models: list[str] | None,
-    preset: str,
-    data_root: Path | None,
-    results_dir: Path,
-    runs_dir: Path,
-    seed: int,
-    command: str,
-    hardware: Hardware | None = None,
-    progress: bool = True,
-    overrides: dict[str, Any] | None = None,
-    init_weights: Path | None = None,
-    note=print,
-) -> list[dict[str, Any]]:
-    """Generate (unless ``data_root``), train each model with ``preset``, evaluate on test, and write
-    ``results_dir/<task>[/<preset>]/<model>.json`` + weights + a table. Returns the result records."""
-    task = get_task(task_name)
-    models = models or list(task.models)
-    if not models:
-        raise RelnetError(f"{task_name} has no models to reproduce yet")
-    if init_weights is not None and len(models) != 1:
-        raise RelnetError("--init-weights needs exactly one --model")
-    for model_name in models:
-        task.preset(model_name, preset)  # fail on a bad name before any work
-    generated = data_root is None
-    if data_root is None:
-        data_root = default_data_root(task_name, seed)
-        ensure_dataset(task_name, data_root, seed=seed, progress_note=note)
-    out_dir = Path(results_dir) / task_name / ("" if preset == "full" else preset)
-    commit = git_commit()  # now: the code that runs was loaded now, and may be committed over meanwhile
-    records = []
-    for model_name in models:
-        config = task.preset(model_name, preset).with_overrides(**(overrides or {}))
-        length = f"{config.epochs} epochs"
-        if config.time_budget is not None:
-            length = f"at most {config.epochs} epochs or {config.time_budget:g} minutes"
-        note(f"training {task_name} / {model_name} ({preset} preset, {length}) ...")
-        start = time.perf_counter()
-        outcome = train(
-            task_name,
-            model_name,
-            data_root,
-            config,
-            run_dir=Path(runs_dir) / task_name / preset / model_name,
-            seed=seed,
-            hardware=hardware,
-            progress=progress,
-            init_weights=init_weights,
-        )
-        metrics = evaluate(outcome.module, data_root, "test", hardware=hardware, progress=progress)
-        wall = time.perf_counter() - start
-        if not outcome.is_global_zero:
-            continue
-        weights = out_dir / f"{model_name}.safetensors"
-        weights.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(outcome.weights, weights)
-        record = {
-            "task": task_name,
-            "model": model_name,
-            "preset": preset,
-            "split": "test",
-            "metrics": metrics,
-            "val_metrics": outcome.val_metrics,
-            # None: the last weights were kept (keep="last", or a budgeted run stopped before validating)
-            "kept_epoch": outcome.kept_epoch,
-            "train_steps": outcome.steps,
-            "command": command,
-            "commit": commit,
-            "device": device_description(),
-            # fp32 sums are reduced in a thread-count-dependent order: the same seed reproduces a run
-            # bit for bit only with the same number of threads.
-            "threads": torch.get_num_threads(),
-            "torch": torch.__version__,
-            "wall_seconds": round(wall, 1),
-            "train_seconds": round(outcome.wall_seconds, 1),
-            "seed": seed,
-            "data": f"generated with seed {seed}" if generated else str(data_root),
-            "init_weights": None if init_weights is None else str(init_weights),
-            "weights": weights.name,
-            "train_config": asdict(config),
-        }
-        write_result(out_dir / f"{model_name}.json", record)
-        records.append(record)
-        note(f"{model_name}: " + ", ".join(f"{k} {100 * metrics[k]:.1f}%" for k in task.headline_metrics))
-    if records:
-        write_summary(task_name, out_dir)
-    return records
-
-
-def write_summary(task_name: str, out_dir: Path) -> str:
-    """Rebuild ``out_dir/README.md`` (table beside the paper) and ``accuracy.png`` from its JSON results."""
-    task = get_task(task_name)
-    records = []
-    for path in sorted(Path(out_dir).glob("*.json")):
-        try:
-            records.append(json.loads(path.read_text()))
-        except (json.JSONDecodeError, UnicodeDecodeError) as error:
-            raise RelnetError(f"{path}: not a valid results file ({error})") from None
-    order = {name: index for index, name in enumerate(task.models)}
-    records = sorted((r for r in records if r.get("task") == task_name), key=lambda r: order.get(r["model"], 99))
-    if not records:
-        raise RelnetError(f"no {task_name} results in {out_dir}")
-    table = results_table(task, records)
-    commands = "\n".join(sorted({f"    {r['command']}" for r in records}))
-    excluded = {*task.count_metrics, *task.error_metrics}  # the chart's axis is accuracy in %
-    fractions = [name for name in records[0]["metrics"] if name not in excluded]
-    metric_bars(records, fractions, Path(out_dir) / "accuracy.png", title=f"{task_name} (test)")
-    devices = ", ".join(sorted({r["device"] for r in records}))
-    (Path(out_dir) / "README.md").write_text(
-        f"# {task_name}\n\nTest accuracy (%) on {devices}, produced by\n\n{commands}\n\n{table}\n\n"
-        "![accuracy per question type](accuracy.png)\n"
-    )
-    return table
+    header, model = load_model(path, expect_task=expect_task)
+    config = TrainConfig(epochs=1, model=header["config"])
+    return RelnetModule.from_config(header["task"], header["model"], config, model=model.train())

@@ -15,15 +15,16 @@ def final_logits(output: torch.Tensor) -> torch.Tensor:
     return output[:, -1] if output.dim() == 3 else output
 
 
-def loss(output: torch.Tensor, answer: torch.Tensor) -> torch.Tensor:
+def loss(output: torch.Tensor, batch: dict[str, torch.Tensor]) -> torch.Tensor:
     """Cross-entropy; for ``(B, T, A)`` outputs the mean over steps (the RRN's loss at every step)."""
+    answer = batch["answer"]
     if output.dim() == 3:
         steps = output.shape[1]
         return F.cross_entropy(output.float().flatten(0, 1), answer.repeat_interleave(steps))
     return F.cross_entropy(output.float(), answer)
 
 
-def eval_records(output: torch.Tensor, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+def records(output: torch.Tensor, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """Per question: ``correct`` (an unknown answer, class 0, never is) and its ``task`` number."""
     answer = batch["answer"]
     return {"correct": (final_logits(output).argmax(dim=-1) == answer) & (answer != 0), "task": batch["task"]}

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -26,22 +26,70 @@ from relnet.tasks.clevr.scenes import SceneConfig, generate_scene, scene_rng
 SPLIT_FRACTIONS = {"train": 0.70, "val": 0.15, "test": 0.15}
 
 
+def parse_size(text: str) -> tuple[int, int]:
+    """'128' -> (128, 128); '480x320' -> (480, 320)."""
+    try:
+        parts = [int(p) for p in text.lower().split("x")]
+    except ValueError:
+        raise RelnetError(f"a size is WIDTHxHEIGHT or one number, got {text!r}") from None
+    if len(parts) == 1:
+        parts *= 2
+    if len(parts) != 2 or min(parts) < 8 or max(parts) > 4096:
+        raise RelnetError(f"a size is WIDTHxHEIGHT (8 to 4096 pixels each) or one number, got {text!r}")
+    return parts[0], parts[1]
+
+
+def _parse_cache_size(text: str) -> tuple[int, int] | None:
+    return None if text.strip().lower() == "none" else parse_size(text)
+
+
+def _parse_splits(text: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
 @dataclass(frozen=True)
 class GenerateConfig:
-    """What ``relnet generate clevr`` makes."""
+    """What ``relnet generate clevr`` makes (its flags)."""
 
-    images: int = 100
-    questions_per_image: int = 10
-    width: int = 480
-    height: int = 320
-    splits: tuple[str, ...] = ("train", "val", "test")
-    cogent: str | None = None
-    cache_width: int | None = 128
-    cache_height: int | None = 128
-    workers: int = 1
-    supersample: int = 2
-    hide_test_answers: bool = False
-    scene: SceneConfig = field(default_factory=SceneConfig)
+    images: int = field(default=100, metadata={"help": "images in all splits together"})
+    questions_per_image: int = field(default=10, metadata={"help": "questions asked about each image"})
+    image_size: tuple[int, int] = field(
+        default=(480, 320), metadata={"help": "PNG size, WIDTHxHEIGHT (default 480x320)", "parse": parse_size}
+    )
+    cache_size: tuple[int, int] | None = field(
+        default=(128, 128),
+        metadata={"help": "image cache size, or 'none' (default 128x128)", "parse": _parse_cache_size},
+    )
+    splits: tuple[str, ...] = field(
+        default=("train", "val", "test"), metadata={"help": "comma-separated (70/15/15 shares)", "parse": _parse_splits}
+    )
+    cogent: str | None = field(default=None, metadata={"help": "CLEVR-CoGenT colour condition", "choices": ("A", "B")})
+    workers: int = field(default=1, metadata={"help": "processes rendering images"})
+    supersample: int = field(default=2, metadata={"help": "rays per pixel side"})
+    min_objects: int = field(default=3, metadata={"help": "fewest objects in a scene"})
+    max_objects: int = field(default=10, metadata={"help": "most objects in a scene"})
+    hide_test_answers: bool = field(default=False, metadata={"help": "omit test answers/programs like the release"})
+
+    def __post_init__(self) -> None:
+        if not self.splits or len(set(self.splits)) != len(self.splits):
+            raise RelnetError(f"--splits must name distinct splits, got {','.join(self.splits)!r}")
+        if self.questions_per_image < 0 or self.supersample < 1 or self.workers < 1:
+            raise RelnetError("--questions-per-image must be >= 0, --supersample and --workers >= 1")
+        if self.cogent not in (None, "A", "B"):
+            raise RelnetError(f"--cogent must be A or B, not {self.cogent!r}")
+        self.scene  # noqa: B018 - validates the object counts now, not in a worker process
+
+    @property
+    def scene(self) -> SceneConfig:
+        return SceneConfig(min_objects=self.min_objects, max_objects=self.max_objects, cogent=self.cogent)
+
+    @property
+    def width(self) -> int:
+        return self.image_size[0]
+
+    @property
+    def height(self) -> int:
+        return self.image_size[1]
 
     def split_sizes(self) -> dict[str, int]:
         """Images per split: the whole count for one split, else 70/15/15 shares (at least one each)."""
@@ -64,11 +112,11 @@ def _make_image(job: tuple[int, str, int, GenerateConfig, Path]) -> tuple[dict, 
     path = image_path(root, split, index)
     Image.fromarray(image).save(path, optimize=False)
     small = None
-    if config.cache_width and config.cache_height:
-        if (config.cache_width, config.cache_height) == (config.width, config.height):
+    if config.cache_size is not None:
+        if config.cache_size == config.image_size:
             small = image
         else:
-            resized = Image.fromarray(image).resize((config.cache_width, config.cache_height), Image.Resampling.BOX)
+            resized = Image.fromarray(image).resize(config.cache_size, Image.Resampling.BOX)
             small = np.asarray(resized)
     return scene, small
 
@@ -80,7 +128,6 @@ def generate(
     out = Path(out)
     if config.images < len(config.splits):
         raise RelnetError(f"--images must be at least {len(config.splits)} (one per split)")
-    config = replace(config, scene=replace(config.scene, cogent=config.cogent))
     names = {split: config.split_name(split) for split in config.splits}
     for name in names.values():
         for path in (scenes_path(out, name), questions_path(out, name)):

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
+from relnet.errors import RelnetError
 from relnet.tasks.sort_of_clevr.format import (
     COLOR_RGB,
     COLORS,
@@ -32,15 +33,24 @@ from relnet.tasks.sort_of_clevr.format import (
 
 @dataclass(frozen=True)
 class GeneratorConfig:
-    """What to generate; the defaults are the paper's sizes plus a 1,000-image test split."""
+    """What to generate (the flags of ``relnet generate sort-of-clevr``); the defaults are the paper's
+    sizes plus a 1,000-image test split."""
 
-    train_images: int = 9_800
-    val_images: int = 200
-    test_images: int = 1_000
-    image_size: int = 75
-    object_size: int = 10
-    relational_per_image: int = 10
-    non_relational_per_image: int = 10
+    train_images: int = field(default=9_800, metadata={"help": "training images (20 questions each)"})
+    val_images: int = field(default=200, metadata={"help": "validation images"})
+    test_images: int = field(default=1_000, metadata={"help": "test images"})
+    image_size: int = field(default=75, metadata={"help": "image side in pixels"})
+    object_size: int = field(default=10, metadata={"help": "object side (square) or diameter (circle)"})
+    relational_per_image: int = field(default=10, metadata={"help": "relational questions per image"})
+    non_relational_per_image: int = field(default=10, metadata={"help": "non-relational questions per image"})
+
+    def __post_init__(self) -> None:
+        if min(self.split_sizes().values()) < 1:
+            raise RelnetError("every split needs at least one image")
+        if self.object_size < 1 or self.image_size < 4 * self.object_size:
+            raise RelnetError(f"--image-size must be at least 4 object sizes ({4 * self.object_size} pixels)")
+        if min(self.relational_per_image, self.non_relational_per_image) < 0:
+            raise RelnetError("question counts per image must not be negative")
 
     def split_sizes(self) -> dict[str, int]:
         return {"train": self.train_images, "val": self.val_images, "test": self.test_images}

@@ -15,7 +15,7 @@ count that at least 1% of the training pool reaches). Every output puzzle is ver
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -31,21 +31,6 @@ PALM_POOL_FRACTIONS = {"test": 10_000 / 49_151, "val": 1_000 / 49_151}
 SPLIT_FILE_NAMES = {"train": "train.csv", "val": "valid.csv", "test": "test.csv"}
 
 
-@dataclass(frozen=True)
-class GeneratorConfig:
-    """Sizes and givens of a generated dataset (defaults: a CPU-sized set; Palm's is 180k/18k/18k)."""
-
-    count: int = 14_400  # training puzzles
-    val_count: int = 360
-    test_count: int = 1_800
-    givens: tuple[int, int] = (17, 34)
-    source: str | None = None  # a puzzle file to take minimal puzzles from instead of making them
-    pool: int = 2_000  # minimal puzzles made for the training pool (without a source)
-
-    def split_sizes(self) -> dict[str, int]:
-        return {"train": self.count, "val": self.val_count, "test": self.test_count}
-
-
 def parse_givens(text: str) -> tuple[int, int]:
     """``"17-34"`` or ``"25"`` → ``(low, high)``, checked to lie in 17..80 (16 givens never suffice)."""
     try:
@@ -58,6 +43,35 @@ def parse_givens(text: str) -> tuple[int, int]:
     if not 17 <= low <= high <= 80:
         raise RelnetError(f"--givens must satisfy 17 <= low <= high <= 80, not {text!r}")
     return low, high
+
+
+@dataclass(frozen=True)
+class GeneratorConfig:
+    """Sizes and givens of a generated dataset, the flags of ``relnet generate sudoku`` (defaults: a
+    CPU-sized set; Palm's is 180k/18k/18k)."""
+
+    count: int = field(default=14_400, metadata={"help": "training puzzles (Palm: 180000)"})
+    val_count: int = field(default=360, metadata={"help": "validation puzzles"})
+    test_count: int = field(default=1_800, metadata={"help": "test puzzles"})
+    givens: tuple[int, int] = field(
+        default=(17, 34), metadata={"help": "range of givens, spread evenly (e.g. 17-34)", "parse": parse_givens}
+    )
+    source: str | None = field(
+        default=None, metadata={"help": "file of minimal puzzles to draw from (e.g. 17-given ones)"}
+    )
+    pool: int = field(default=2_000, metadata={"help": "minimal puzzles to make without --source"})
+
+    def __post_init__(self) -> None:
+        if self.pool < 1:
+            raise RelnetError("--pool must be at least 1")
+        if min(self.split_sizes().values()) < 1:
+            raise RelnetError("every split needs at least one puzzle")
+        low, high = self.givens
+        if not 17 <= low <= high <= 80:
+            raise RelnetError(f"givens must satisfy 17 <= low <= high <= 80, not {self.givens}")
+
+    def split_sizes(self) -> dict[str, int]:
+        return {"train": self.count, "val": self.val_count, "test": self.test_count}
 
 
 def minimal_puzzles(count: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:

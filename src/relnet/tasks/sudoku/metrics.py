@@ -22,7 +22,12 @@ def step_loss(logits: torch.Tensor, solutions: torch.Tensor) -> torch.Tensor:
     return F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), targets.reshape(-1))
 
 
-def eval_records(logits: torch.Tensor, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+def loss(logits: torch.Tensor, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    """Palm's loss: the cell cross-entropy at every step, averaged over steps."""
+    return step_loss(logits, batch["answer"])
+
+
+def records(logits: torch.Tensor, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """Per puzzle: ``solved`` ``(B, T)`` bool (all 81 cells right after each step), ``givens`` ``(B,)``,
     ``blank_right`` and ``blanks`` ``(B,)``: blank cells right at the last step, and blank cells."""
     solutions = batch["answer"].long()

@@ -12,20 +12,10 @@ from typing import Any
 from relnet.errors import RelnetError
 from relnet.tasks.clevr.cache import load_images
 from relnet.tasks.clevr.format import find_splits, questions_path, read_questions, read_scenes, scenes_path
+from relnet.tasks.clevr.generate import parse_size
 from relnet.tasks.clevr.stats import agreement, format_report, inspect_folder
 
-
-def parse_size(text: str) -> tuple[int, int]:
-    """'128' -> (128, 128); '480x320' -> (480, 320)."""
-    try:
-        parts = [int(p) for p in text.lower().split("x")]
-    except ValueError:
-        raise RelnetError(f"a size is WIDTHxHEIGHT or one number, got {text!r}") from None
-    if len(parts) == 1:
-        parts *= 2
-    if len(parts) != 2 or min(parts) < 8 or max(parts) > 4096:
-        raise RelnetError(f"a size is WIDTHxHEIGHT (8 to 4096 pixels each) or one number, got {text!r}")
-    return parts[0], parts[1]
+VERB = "clevr"
 
 
 def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -88,7 +78,7 @@ def _stats(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _show(args: argparse.Namespace) -> dict[str, Any]:
-    from relnet.tasks.clevr.show import draw_scene
+    from relnet.viz.clevr_scene import draw_scene
 
     root = Path(args.path)
     splits = find_splits(root)
@@ -126,7 +116,7 @@ def _bench_job(job: tuple[int, int, int, int, str]) -> int:
     from relnet.tasks.clevr.generate import GenerateConfig, _make_image
 
     index, width, height, supersample, folder = job
-    config = GenerateConfig(width=width, height=height, cache_width=None, cache_height=None, supersample=supersample)
+    config = GenerateConfig(image_size=(width, height), cache_size=None, supersample=supersample)
     _make_image((0, "bench", index, config, Path(folder)))
     return index
 

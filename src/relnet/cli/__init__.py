@@ -53,10 +53,11 @@ def _emit(args: argparse.Namespace, payload: dict[str, Any], text: str) -> None:
 
 # ---------------------------------------------------------------------------- commands
 def cmd_generate(args: argparse.Namespace) -> dict[str, Any]:
+    from relnet.cli.options import options_from_args
     from relnet.tasks import get_task
 
     task = get_task(args.task)
-    options = {key: value for key, value in vars(args).items() if key in args.task_option_names}
+    options = None if task.options is None else options_from_args(task.options, args)
     summary = task.generate(Path(args.out), seed=args.seed, options=options)
     return {"task": task.name, "out": str(args.out), "seed": args.seed, "summary": summary}
 
@@ -82,7 +83,7 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
 def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
     from relnet.tasks import get_task
     from relnet.training import train
-    from relnet.training.run import default_data_root, ensure_dataset
+    from relnet.training.reproduce import default_data_root, ensure_dataset
 
     task = get_task(args.task)
     config = task.preset(args.model, args.preset).with_overrides(**_overrides(args))
@@ -159,6 +160,7 @@ def cmd_reproduce(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def cmd_show(args: argparse.Namespace) -> dict[str, Any]:
+    from relnet.cli.show import show
     from relnet.training import module_from_weights
 
     module = module_from_weights(Path(args.weights))
@@ -168,7 +170,7 @@ def cmd_show(args: argparse.Namespace) -> dict[str, Any]:
         raise RelnetError(f"--questions must be comma-separated integers, got {args.questions!r}") from None
     if not indices:
         raise RelnetError("--questions names no question; give comma-separated indices such as 0,1,2")
-    out = module.task.show(module.model_name, module.model, Path(args.data), args.split, indices, Path(args.out))
+    out = show(module.task.name, module.model_name, module.model, Path(args.data), args.split, indices, Path(args.out))
     return {"task": module.task.name, "model": module.model_name, "out": str(out), "questions": indices}
 
 
@@ -179,7 +181,7 @@ def cmd_bench(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def cmd_results(args: argparse.Namespace) -> dict[str, Any]:
-    from relnet.training.run import write_summary
+    from relnet.training.reproduce import write_summary
 
     folder = Path(args.dir)
     table = write_summary(args.task, folder)
@@ -190,9 +192,9 @@ def cmd_results(args: argparse.Namespace) -> dict[str, Any]:
 def _format_metrics(metrics: dict[str, float], task_name: str) -> str:
     from relnet.tasks import get_task
 
-    counts = get_task(task_name).count_metrics  # e.g. bAbI's tasks_passed is a number, not a fraction
+    task = get_task(task_name)  # fractions print as percentages, counts and values as numbers
     return "\n".join(
-        f"  {name:<18} {value:6g}" if name in counts else f"  {name:<18} {100 * value:6.2f}%"
+        f"  {name:<18} {task.format_metric(name, value):>6}{'%' if task.metric(name).is_percentage else ''}"
         for name, value in metrics.items()
     )
 
@@ -341,14 +343,10 @@ def _bench_names() -> list[str]:
 
 
 def _task_commands(commands: argparse._SubParsersAction) -> dict[str, tuple[argparse.ArgumentParser, Any]]:
-    """Every task's own verbs (``relnet solve``, ``relnet clevr``, ...) with their parsers."""
-    from relnet.tasks import get_task, task_names
+    """The task-specific verbs (``relnet solve``, ``relnet clevr ...``) with their parsers."""
+    from relnet.cli import clevr, solve
 
-    found: dict[str, tuple[argparse.ArgumentParser, Any]] = {}
-    for name in task_names():
-        for verb, handler in get_task(name).add_commands(commands).items():
-            found[verb] = (commands.choices[verb], handler)
-    return found
+    return {module.VERB: (module.add_parser(commands), module.run) for module in (solve, clevr)}
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], dict[str, Any]]] = {
@@ -365,18 +363,16 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], dict[str, Any]]] = {
 
 def _parse(argv: list[str]) -> argparse.Namespace:
     parser = build_parser()
-    args, _ = parser.parse_known_args(argv)
-    args.task_option_names = []
-    if args.command == "generate":
-        # Task-specific generator options are added once the task is known.
+    if len(argv) > 1 and argv[0] == "generate" and not argv[1].startswith("-"):
+        # A task's generator flags come from its options dataclass, once the task is known (before
+        # parsing, so that `relnet generate TASK --help` lists them).
+        from relnet.cli.options import add_option_arguments
         from relnet.tasks import get_task
 
-        generate_parser = next(action for action in parser._subparsers._group_actions).choices["generate"]
-        before = {action.dest for action in generate_parser._actions}
-        get_task(args.task).add_generate_arguments(generate_parser)
-        args_full = parser.parse_args(argv)
-        args_full.task_option_names = [a.dest for a in generate_parser._actions if a.dest not in before]
-        return args_full
+        task = get_task(argv[1])
+        if task.options is not None:
+            generate_parser = next(action for action in parser._subparsers._group_actions).choices["generate"]
+            add_option_arguments(generate_parser, task.options)
     return parser.parse_args(argv)
 
 

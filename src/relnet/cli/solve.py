@@ -17,15 +17,22 @@ import numpy as np
 import torch
 
 from relnet.errors import RelnetError
-from relnet.tasks.base import CommandHandler
 from relnet.tasks.sudoku.format import grid_string, parse_grid, read_puzzles
 from relnet.tasks.sudoku.solver import solve
+from relnet.training.weights import load_model
 
 #: Where ``relnet reproduce sudoku`` leaves weights, tried in order when ``--weights`` is not given.
-DEFAULT_WEIGHTS = ("results/sudoku/rrn.safetensors", "results/sudoku/quick/rrn.safetensors")
+DEFAULT_WEIGHTS = (
+    "results/sudoku/rrn.safetensors",
+    "results/sudoku/quick-12-epochs/rrn.safetensors",
+    "results/sudoku/quick/rrn.safetensors",
+)
 
 
-def add_solve_command(commands: argparse._SubParsersAction) -> dict[str, CommandHandler]:
+VERB = "solve"
+
+
+def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser = commands.add_parser("solve", help="solve Sudoku puzzles with a trained RRN (or the exact solver)")
     parser.add_argument("puzzle", help="81 characters (0 or . for blanks), or a puzzle file in any Sudoku format")
     parser.add_argument("--weights", help="RRN weights (default: the committed results/sudoku weights)")
@@ -33,10 +40,10 @@ def add_solve_command(commands: argparse._SubParsersAction) -> dict[str, Command
     parser.add_argument("--show-steps", action="store_true", help="the network's confident cells after every step")
     parser.add_argument("--confidence", type=float, default=0.9, help="probability that counts as confident")
     parser.add_argument("--exact", action="store_true", help="only the exact solver, no network")
-    return {"solve": solve_command}
+    return parser
 
 
-def solve_command(args: argparse.Namespace) -> dict[str, Any]:
+def run(args: argparse.Namespace) -> dict[str, Any]:
     quizzes, labels = _read_argument(args.puzzle)
     exact = solve(quizzes, limit=2)
     if args.exact:
@@ -44,8 +51,6 @@ def solve_command(args: argparse.Namespace) -> dict[str, Any]:
     if not 0.0 < args.confidence <= 1.0:
         raise RelnetError(f"--confidence must lie in (0, 1], not {args.confidence}")
     weights = _weights_path(args.weights)
-    from relnet.training.weights import load_model
-
     _, model = load_model(weights, expect_task="sudoku")
     steps = args.steps if args.steps is not None else model.eval_steps
     if steps < 1:
@@ -97,9 +102,10 @@ def _read_argument(argument: str) -> tuple[np.ndarray, list[str]]:
 def _weights_path(given: str | None) -> Path:
     if given is not None:
         return Path(given)
-    repository = Path(__file__).resolve().parents[4]  # src/relnet/tasks/sudoku -> the checkout
+    # The working folder first, then the checkout relnet runs from (an editable install's results/).
+    checkout = next((p for p in Path(__file__).resolve().parents if (p / "pyproject.toml").is_file()), Path.cwd())
     for name in DEFAULT_WEIGHTS:
-        for base in (Path.cwd(), repository):
+        for base in (Path.cwd(), checkout):
             if (base / name).is_file():
                 return base / name
     raise RelnetError(

@@ -1,0 +1,172 @@
+"""``relnet reproduce``: generate a task's data, train its models with a preset, evaluate them on test,
+and write ``results/<task>/`` (one JSON record and weights file per model, a table and a chart)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from relnet.errors import RelnetError
+from relnet.runtime import device_description
+from relnet.tasks import get_task
+from relnet.training.results import git_commit, results_table, write_result
+from relnet.training.run import Hardware, evaluate, train
+from relnet.viz import metric_bars
+
+GENERATED_MARKER = ".relnet-generated.json"
+
+
+def default_data_root(task_name: str, seed: int) -> Path:
+    """Where generated data lives when no ``--data`` is given: ``data/<task>`` (seed 0) or ``data/<task>-seed<S>``."""
+    return Path("data") / (task_name if seed == 0 else f"{task_name}-seed{seed}")
+
+
+def ensure_dataset(task_name: str, root: Path, *, seed: int, progress_note=print) -> None:
+    """Generate ``task_name``'s dataset at ``root`` unless relnet already generated it there with ``seed``.
+
+    A folder that exists without relnet's marker (or with another seed) is never overwritten.
+    """
+    root = Path(root)
+    marker = root / GENERATED_MARKER
+    wanted = {"task": task_name, "seed": seed}
+    if marker.is_file():
+        try:
+            found = json.loads(marker.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            found = None
+        if found == wanted:
+            return
+    if root.exists() and any(root.iterdir()):
+        raise RelnetError(
+            f"{root} exists but does not hold {task_name} data generated with seed {seed}; "
+            "pass it with --data to use it, or remove it to regenerate"
+        )
+    progress_note(f"generating {task_name} (seed {seed}) into {root} ...")
+    task = get_task(task_name)
+    task.generate(root, seed=seed, options=task.default_options())
+    marker.write_text(json.dumps(wanted))
+
+
+def reproduce(
+    task_name: str,
+    *,
+    models: list[str] | None,
+    preset: str,
+    data_root: Path | None,
+    results_dir: Path,
+    runs_dir: Path,
+    seed: int,
+    command: str,
+    hardware: Hardware | None = None,
+    progress: bool = True,
+    overrides: dict[str, Any] | None = None,
+    init_weights: Path | None = None,
+    note=print,
+) -> list[dict[str, Any]]:
+    """Generate (unless ``data_root``), train each model with ``preset``, evaluate on test, and write
+    ``results_dir/<task>[/<preset>]/<model>.json`` + weights + a table. Returns the result records."""
+    task = get_task(task_name)
+    models = models or list(task.models)
+    if not models:
+        raise RelnetError(f"{task_name} has no models to reproduce yet")
+    if init_weights is not None and len(models) != 1:
+        raise RelnetError("--init-weights needs exactly one --model")
+    for model_name in models:
+        task.preset(model_name, preset)  # fail on a bad name before any work
+    generated = data_root is None
+    if data_root is None:
+        data_root = default_data_root(task_name, seed)
+        ensure_dataset(task_name, data_root, seed=seed, progress_note=note)
+    out_dir = Path(results_dir) / task_name / ("" if preset == "full" else preset)
+    commit = git_commit()  # now: the code that runs was loaded now, and may be committed over meanwhile
+    records = []
+    for model_name in models:
+        config = task.preset(model_name, preset).with_overrides(**(overrides or {}))
+        length = f"{config.epochs} epochs"
+        if config.time_budget is not None:
+            length = f"at most {config.epochs} epochs or {config.time_budget:g} minutes"
+        note(f"training {task_name} / {model_name} ({preset} preset, {length}) ...")
+        start = time.perf_counter()
+        outcome = train(
+            task_name,
+            model_name,
+            data_root,
+            config,
+            run_dir=Path(runs_dir) / task_name / preset / model_name,
+            seed=seed,
+            hardware=hardware,
+            progress=progress,
+            init_weights=init_weights,
+        )
+        metrics = evaluate(outcome.module, data_root, "test", hardware=hardware, progress=progress)
+        wall = time.perf_counter() - start
+        if not outcome.is_global_zero:
+            continue
+        weights = out_dir / f"{model_name}.safetensors"
+        weights.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(outcome.weights, weights)
+        record = {
+            "task": task_name,
+            "model": model_name,
+            "preset": preset,
+            "split": "test",
+            "metrics": metrics,
+            "val_metrics": outcome.val_metrics,
+            # None: the last weights were kept (keep="last", or a budgeted run stopped before validating)
+            "kept_epoch": outcome.kept_epoch,
+            "train_steps": outcome.steps,
+            "command": command,
+            "commit": commit,
+            "device": device_description(),
+            # fp32 sums are reduced in a thread-count-dependent order: the same seed reproduces a run
+            # bit for bit only with the same number of threads.
+            "threads": torch.get_num_threads(),
+            "torch": torch.__version__,
+            "wall_seconds": round(wall, 1),
+            "train_seconds": round(outcome.wall_seconds, 1),
+            "seed": seed,
+            "data": f"generated with seed {seed}" if generated else str(data_root),
+            "init_weights": None if init_weights is None else str(init_weights),
+            "weights": weights.name,
+            "train_config": asdict(config),
+        }
+        write_result(out_dir / f"{model_name}.json", record)
+        records.append(record)
+        note(
+            f"{model_name}: " + ", ".join(f"{k} {task.format_metric(k, metrics.get(k))}" for k in task.headline_metrics)
+        )
+    if records:
+        write_summary(task_name, out_dir)
+    return records
+
+
+def write_summary(task_name: str, out_dir: Path) -> str:
+    """Rebuild ``out_dir/README.md`` (table beside the paper) and ``accuracy.png`` from its JSON results."""
+    task = get_task(task_name)
+    records = []
+    for path in sorted(Path(out_dir).glob("*.json")):
+        try:
+            records.append(json.loads(path.read_text()))
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            raise RelnetError(f"{path}: not a valid results file ({error})") from None
+    order = {name: index for index, name in enumerate(task.models)}
+    records = sorted((r for r in records if r.get("task") == task_name), key=lambda r: order.get(r["model"], 99))
+    if not records:
+        raise RelnetError(f"no {task_name} results in {out_dir}")
+    table = results_table(task, records)
+    commands = "\n".join(sorted({f"    {r['command']}" for r in records}))
+    # The chart's axis is accuracy in %: fractions only (no counts, errors or real values).
+    fractions = [name for name in records[0]["metrics"] if task.metric(name).kind == "fraction"]
+    metric_bars(records, fractions, Path(out_dir) / "accuracy.png", title=f"{task_name} (test)")
+    devices = ", ".join(sorted({r["device"] for r in records}))
+    (Path(out_dir) / "README.md").write_text(
+        f"# {task_name}\n\nTest accuracy (%) on {devices}, produced by\n\n{commands}\n\n{table}\n\n"
+        "![accuracy per question type](accuracy.png)\n"
+    )
+    return table
