@@ -32,7 +32,9 @@ SOURCE = Path(__file__).resolve().parents[1] / "src" / "relnet"
 class PointsOptions:
     examples: int = field(default=2048, metadata={"help": "examples per training split"})
     noisy: bool = field(default=False, metadata={"help": "add noise to the targets"})
-    scale: tuple[float, float] = field(default=(1.0, 1.0), metadata={"parse": lambda t: tuple(map(float, t.split(",")))})
+    scale: tuple[float, float] = field(
+        default=(1.0, 1.0), metadata={"parse": lambda text: tuple(map(float, text.split(",")))}
+    )
 
 
 class PairSum(nn.Module):

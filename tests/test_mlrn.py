@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from relnet.nn import MultiLayerRelationNetwork
+from relnet.nn import MultiLayerRelationNetwork, mlrn_reference
 
 DIM, COND, OUT = 5, 3, 4
 
@@ -55,7 +55,7 @@ def test_fast_path_matches_naive_loops(options: dict, masked: bool) -> None:
     mask = torch.tensor([[1, 1, 1, 1, 1], [1, 0, 1, 1, 0], [0, 0, 1, 0, 0]], dtype=torch.bool) if masked else None
     expected = naive_mlrn(model, objects, condition, mask)
     torch.testing.assert_close(model(objects, condition, mask), expected, rtol=1e-9, atol=1e-9)
-    torch.testing.assert_close(model.reference_forward(objects, condition, mask), expected, rtol=1e-9, atol=1e-9)
+    torch.testing.assert_close(mlrn_reference(model, objects, condition, mask), expected, rtol=1e-9, atol=1e-9)
 
 
 def test_permuting_objects_changes_nothing() -> None:

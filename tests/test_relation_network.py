@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from relnet.nn import RelationNetwork, pad_objects
+from relnet.nn import RelationNetwork, pad_objects, relation_network_reference
 
 # fp32 on CPU: the two paths differ only in summation order.
 TOLERANCE = {"atol": 1e-5, "rtol": 1e-4}
@@ -26,7 +26,7 @@ def test_fast_path_equals_reference(reduction: str, self_pairs: bool, chunk: int
     condition = torch.randn(3, 5)
     mask = torch.rand(3, 7) > 0.3 if use_mask else None
     fast = network(objects, condition, mask)
-    reference = network.reference_forward(objects, condition, mask)
+    reference = relation_network_reference(network, objects, condition, mask)
     torch.testing.assert_close(fast, reference, **TOLERANCE)
     (fast_grad,) = torch.autograd.grad(fast.square().sum(), objects)
     (reference_grad,) = torch.autograd.grad(reference.square().sum(), objects)
@@ -37,7 +37,9 @@ def test_parameter_gradients_match_reference_with_chunking() -> None:
     network = _network(pair_chunk_size=2)
     objects, condition = torch.randn(2, 5, 6), torch.randn(2, 5)
     fast = torch.autograd.grad(network(objects, condition).sum(), list(network.parameters()))
-    reference = torch.autograd.grad(network.reference_forward(objects, condition).sum(), list(network.parameters()))
+    reference = torch.autograd.grad(
+        relation_network_reference(network, objects, condition).sum(), list(network.parameters())
+    )
     for got, expected in zip(fast, reference, strict=True):
         torch.testing.assert_close(got, expected, **TOLERANCE)
 
@@ -45,7 +47,7 @@ def test_parameter_gradients_match_reference_with_chunking() -> None:
 def test_without_condition() -> None:
     network = _network(condition_dim=0)
     objects = torch.randn(2, 4, 6)
-    torch.testing.assert_close(network(objects), network.reference_forward(objects), **TOLERANCE)
+    torch.testing.assert_close(network(objects), relation_network_reference(network, objects), **TOLERANCE)
 
 
 def test_permutation_invariance() -> None:
@@ -148,19 +150,28 @@ def test_memory_budget_picks_a_chunk_and_keeps_the_result() -> None:
     # 16 bytes per pair-layer-row budget unit: a tiny budget forces one row per chunk.
     network = _network(pair_memory_budget_mb=1e-4)
     objects, condition = torch.randn(2, 7, 6), torch.randn(2, 5)
-    assert network._rows_per_chunk(2, 7, 4) == 1
-    assert _network(pair_memory_budget_mb=1024)._rows_per_chunk(2, 7, 4) == 7
-    torch.testing.assert_close(network(objects, condition), network.reference_forward(objects, condition), **TOLERANCE)
+    assert network.rows_per_chunk(2, 7, 4, memory_budget_mb=network.pair_memory_budget_mb) == 1
+    assert network.rows_per_chunk(2, 7, 4, memory_budget_mb=1024) == 7
+    assert network.rows_per_chunk(2, 7, 4, chunk_size=3) == 3
+    torch.testing.assert_close(
+        network(objects, condition), relation_network_reference(network, objects, condition), **TOLERANCE
+    )
     with pytest.raises(ValueError, match="pair_memory_budget_mb"):
         _network(pair_memory_budget_mb=10, pair_chunk_size=2)
 
 
-def test_use_reference_switches_forward_to_the_textbook_path() -> None:
+def test_bench_reference_switch_runs_the_textbook_path_with_the_same_parameters() -> None:
+    from relnet.bench.rn_training import UseReferencePath
+
     torch.manual_seed(0)
-    network = RelationNetwork(6, 3, condition_dim=2, g_widths=(8, 8), f_widths=(8,))
+    model = torch.nn.ModuleDict({"relation": RelationNetwork(6, 3, condition_dim=2, g_widths=(8, 8), f_widths=(8,))})
+    network = model["relation"]
     objects, condition = torch.randn(2, 5, 6), torch.randn(2, 2)
     fast = network(objects, condition)
-    network.use_reference = True
+    state = {name: value.clone() for name, value in network.state_dict().items()}
+    UseReferencePath().on_fit_start(None, model)  # type: ignore[arg-type]
     reference = network(objects, condition)
-    torch.testing.assert_close(reference, network.reference_forward(objects, condition), rtol=0, atol=0)
+    torch.testing.assert_close(reference, relation_network_reference(network, objects, condition), rtol=0, atol=0)
     torch.testing.assert_close(reference, fast, **TOLERANCE)
+    assert network.state_dict().keys() == state.keys()
+    assert not hasattr(network, "use_reference")

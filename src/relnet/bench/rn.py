@@ -4,7 +4,7 @@ The naive path is what the public implementations do (reference/peers.md §5): b
 ``[o_i; o_j; q]`` pair in fp32, run ``g`` on the ``(B, n², 2d + q)`` tensor, sum. relnet's path splits
 ``g``'s first layer (no pair inputs), runs under bf16 autocast and, for large object counts, chunks
 the pair grid under a memory budget with recomputation in backward. Both use the *same module and
-parameters* (``RelationNetwork.reference_forward`` vs ``forward``) on the same random inputs.
+parameters* (:func:`relnet.nn.relation_network_reference` vs ``forward``) on the same random inputs.
 
 Each (configuration, path) is measured in a fresh child process so that its peak memory is its own:
 on CPU the peak resident set size above the process's size after building the model and inputs, on
@@ -15,6 +15,7 @@ FLOP/s can be read as a fraction of what the hardware does on one large matmul.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import multiprocessing
 import os
@@ -116,7 +117,7 @@ def _peak_rss_bytes() -> int:
 
 def _measure(shape_fields: dict[str, Any], path: str, steps: int, threads: int) -> dict[str, float]:
     """Time a training step and an inference pass of one path; runs in a fresh child process."""
-    from relnet.nn import RelationNetwork
+    from relnet.nn import RelationNetwork, relation_network_reference
     from relnet.runtime import keep_freed_memory
 
     keep_freed_memory()
@@ -136,7 +137,7 @@ def _measure(shape_fields: dict[str, Any], path: str, steps: int, threads: int) 
     objects = torch.randn(shape.batch, shape.objects, shape.object_dim, device=device)
     condition = torch.randn(shape.batch, shape.condition_dim, device=device)
     answers = torch.randint(0, shape.output_dim, (shape.batch,), device=device)
-    forward = model.forward if path == "fast" else model.reference_forward
+    forward = model.forward if path == "fast" else functools.partial(relation_network_reference, model)
     autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=path == "fast" and fast_bf16())
 
     def sync() -> None:

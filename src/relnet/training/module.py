@@ -117,9 +117,7 @@ class RelnetModule(L.LightningModule):
     def configure_optimizers(self) -> Any:
         optimizer = torch.optim.Adam(self.parameter_groups(), lr=self.config.lr, weight_decay=self.config.weight_decay)
         total_steps = max(1, int(self.trainer.estimated_stepping_batches))
-        warmup, schedule = self.config.warmup_steps, self.config.schedule
-        if schedule not in ("constant", "cosine"):
-            raise ValueError(f"unknown schedule {schedule!r}")
+        warmup, schedule = self.config.warmup_steps, self.config.schedule  # checked by TrainConfig
 
         budgeted = self._budget_timer() is not None  # fails early when the Trainer has no max_time
 
