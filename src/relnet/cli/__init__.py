@@ -1,7 +1,8 @@
 """The ``relnet`` command line: generate | inspect | train | eval | reproduce.
 
 Every command that reports numbers takes ``--json`` and then prints exactly one JSON object on stdout;
-progress and messages go to stderr. User errors print one line and exit with status 2.
+progress and messages go to stderr. Exit status: 0 done, 2 a user error (one line on stderr, no
+traceback), 130 stopped by SIGINT (Ctrl-C), 143 stopped by SIGTERM; 1 only for a bug (a traceback).
 """
 
 from __future__ import annotations
@@ -11,14 +12,22 @@ import contextlib
 import json
 import os
 import shlex
+import signal
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
-from relnet.errors import RelnetError
+from relnet.errors import Interrupted, RelnetError, shorten
 
 EXIT_USER_ERROR = 2
+EXIT_SIGINT = 128 + signal.SIGINT
+#: Seeds seed numpy, Python and torch, which all take 0 .. 2**32 - 1.
+MAX_SEED = 2**32 - 1
+#: An error message is one line of at most this many characters (a bad value may be huge).
+MESSAGE_LIMIT = 600
 
 
 def note(message: str) -> None:
@@ -26,13 +35,36 @@ def note(message: str) -> None:
 
 
 @contextlib.contextmanager
-def _stdout_to_stderr(enabled: bool) -> Iterator[None]:
-    """While ``--json`` work runs, anything printed (progress bars, logs) goes to stderr."""
-    if not enabled:
-        yield
-        return
+def _stdout_to_stderr() -> Iterator[None]:
+    """While a command works, anything printed (progress bars, logs) goes to stderr: stdout holds only
+    the result, printed afterwards (so ``relnet ... > result.txt`` captures just that)."""
     with contextlib.redirect_stdout(sys.stderr):
         yield
+
+
+def _raise_interrupted(signal_number: int, frame: FrameType | None) -> None:
+    raise Interrupted(signal_number, f"stopped by {signal.Signals(signal_number).name}")
+
+
+@contextlib.contextmanager
+def _sigterm_as_exception() -> Iterator[None]:
+    """SIGTERM raises :class:`Interrupted` (as SIGINT raises KeyboardInterrupt), so that cleanups run
+    (a half-generated dataset is removed) and the exit status says what happened. Training installs
+    its own handler, which stops at the next step and saves a checkpoint first."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _raise_interrupted)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _one_line(message: str) -> str:
+    """``message`` on one line (line breaks become spaces), cut to :data:`MESSAGE_LIMIT` characters."""
+    line = message.replace("\r\n", " ").replace("\n", " ").replace("\r", " ")
+    return line if len(line) <= MESSAGE_LIMIT else f"{line[: MESSAGE_LIMIT - 1]}…"
 
 
 def _is_global_zero() -> bool:
@@ -55,10 +87,11 @@ def _emit(args: argparse.Namespace, payload: dict[str, Any], text: str) -> None:
 def cmd_generate(args: argparse.Namespace) -> dict[str, Any]:
     from relnet.cli.options import options_from_args
     from relnet.tasks import get_task
+    from relnet.training.reproduce import generate_dataset
 
     task = get_task(args.task)
     options = None if task.options is None else options_from_args(task.options, args)
-    summary = task.generate(Path(args.out), seed=args.seed, options=options)
+    summary = generate_dataset(task.name, Path(args.out), seed=args.seed, options=options, force=args.force)
     return {"task": task.name, "out": str(args.out), "seed": args.seed, "summary": summary}
 
 
@@ -102,6 +135,7 @@ def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
         resume=args.resume,
         init_weights=Path(args.init_weights) if args.init_weights else None,
         progress=not args.no_progress,
+        note=note,
     )
     return {
         "task": task.name,
@@ -273,6 +307,9 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("task")
     generate.add_argument("--out", required=True)
     generate.add_argument("--seed", type=int, default=0)
+    generate.add_argument(
+        "--force", action="store_true", help="replace OUT if it is not empty (once the new dataset is complete)"
+    )
 
     inspect = commands.add_parser("inspect", help="validate a dataset and print its statistics")
     inspect.add_argument("task")
@@ -376,25 +413,33 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def _check_seed(args: argparse.Namespace) -> None:
+    seed = getattr(args, "seed", None)
+    if seed is not None and not 0 <= seed <= MAX_SEED:
+        raise RelnetError(f"--seed must be an integer from 0 to {MAX_SEED}, not {shorten(seed, 40)}")
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     from relnet.runtime import keep_freed_memory
 
     keep_freed_memory()
     try:
-        args = _parse(argv)
-        with _stdout_to_stderr(args.json):
-            payload = COMMANDS[args.command](args)
-        _emit(args, payload, _text(args, payload))
-    except RelnetError as error:
-        print(f"relnet: error: {error}", file=sys.stderr)
+        with _sigterm_as_exception():
+            args = _parse(argv)
+            _check_seed(args)
+            with _stdout_to_stderr():
+                payload = COMMANDS[args.command](args)
+            _emit(args, payload, _text(args, payload))
+    except (RelnetError, OSError) as error:  # OSError: an unwritable output folder, a full disk, ...
+        print(f"relnet: error: {_one_line(str(error))}", file=sys.stderr)
         return EXIT_USER_ERROR
-    except OSError as error:  # unwritable output folder, full disk, ...
-        print(f"relnet: error: {error}", file=sys.stderr)
-        return EXIT_USER_ERROR
+    except Interrupted as stop:
+        print(f"relnet: {_one_line(str(stop))}", file=sys.stderr)
+        return stop.exit_code
     except KeyboardInterrupt:
-        print("relnet: interrupted", file=sys.stderr)
-        return 130
+        print("relnet: interrupted by SIGINT", file=sys.stderr)
+        return EXIT_SIGINT
     return 0
 
 

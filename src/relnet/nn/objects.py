@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 
@@ -58,10 +59,14 @@ class ConvObjects(nn.Module):
         channels: output channels of each convolution (the RN paper: 24×4 for CLEVR,
             32/64/128/256 for Sort-of-CLEVR).
         kernel_size, stride, batch_norm: of every convolution.
+        cell_means: also give each object its cell's mean input (the image average-pooled to the
+            feature map's grid: ``in_channels`` more features). A CNN trained from scratch tends to drop
+            colour while it learns shapes and positions (relnet's colour probe); the mean keeps it.
 
     Shape:
-        images ``(B, in_channels, H, W)`` float → objects ``(B, h * w, channels[-1] + 2)``, the last two
-        features being the cell's ``(x, y)`` in [-1, 1]. ``h, w`` are given by :meth:`grid_size`.
+        images ``(B, in_channels, H, W)`` float → objects ``(B, h * w, object_dim)``: the CNN's
+        ``channels[-1]`` features, with ``cell_means`` the cell's ``in_channels`` mean values, and last
+        the cell's ``(x, y)`` in [-1, 1]. ``h, w`` are given by :meth:`grid_size`.
     """
 
     def __init__(
@@ -72,10 +77,12 @@ class ConvObjects(nn.Module):
         kernel_size: int = 3,
         stride: int = 2,
         batch_norm: bool = True,
+        cell_means: bool = False,
     ) -> None:
         super().__init__()
         self.cnn = conv_stack(in_channels, channels, kernel_size=kernel_size, stride=stride, batch_norm=batch_norm)
-        self.object_dim = channels[-1] + 2
+        self.cell_means = cell_means
+        self.object_dim = channels[-1] + (in_channels if cell_means else 0) + 2
         self._kernel_size, self._stride, self._layers = kernel_size, stride, len(channels)
 
     def grid_size(self, height: int, width: int) -> tuple[int, int]:
@@ -87,11 +94,14 @@ class ConvObjects(nn.Module):
         return height, width
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        """``(B, C, H, W) -> (B, h * w, channels[-1] + 2)``."""
+        """``(B, C, H, W) -> (B, h * w, object_dim)``."""
         if images.dim() != 4:
             raise ValueError(f"images must have shape (batch, channels, height, width), got {tuple(images.shape)}")
         features = self.cnn(images)
         batch, _, height, width = features.shape
+        if self.cell_means:
+            means = F.adaptive_avg_pool2d(images, (height, width)).to(features.dtype)
+            features = torch.cat([features, means], dim=1)
         cells = features.flatten(2).transpose(1, 2)  # (B, h*w, depth)
         coords = coordinate_grid(height, width, device=images.device).to(cells.dtype)
         return torch.cat([cells, coords.expand(batch, -1, -1)], dim=-1)

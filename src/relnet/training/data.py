@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import lightning as L
 import torch
 from torch.utils.data import DataLoader, Dataset, DistributedSampler, Sampler
 
 from relnet.data import TensorTable
+from relnet.errors import RelnetError
 from relnet.tasks import Task
 
 
@@ -81,6 +85,26 @@ class GroupedShuffleSampler(Sampler[int]):
         return self.batches_per_rank * self.batch_size
 
 
+class SkipFirst(Sampler[int]):
+    """``sampler`` whose next pass starts ``skip`` examples in (later passes are whole).
+
+    A run stopped in the middle of an epoch resumes with the batches it would have trained on next;
+    the length stays the whole epoch's, so the loops count the epoch's batches as before."""
+
+    def __init__(self, sampler: Sampler[int], skip: int) -> None:
+        self.sampler, self.skip = sampler, skip
+
+    def set_epoch(self, epoch: int) -> None:
+        self.sampler.set_epoch(epoch)  # type: ignore[attr-defined]
+
+    def __iter__(self) -> Iterator[int]:
+        skip, self.skip = self.skip, 0
+        return itertools.islice(iter(self.sampler), skip, None)
+
+    def __len__(self) -> int:
+        return len(self.sampler)  # type: ignore[arg-type]
+
+
 class RelnetDataModule(L.LightningDataModule):
     """Train/val/test loaders for ``task`` from the dataset folder ``root``.
 
@@ -105,6 +129,15 @@ class RelnetDataModule(L.LightningDataModule):
         self.task, self.root = task, Path(root)
         self.batch_size, self.eval_batch_size, self.seed = batch_size, eval_batch_size, seed
         self._datasets: dict[str, Dataset] = {}
+        #: Batches of the current epoch already trained, recorded in a checkpoint saved mid-epoch (see
+        #: ``relnet.training.run.StopOnSignal``); a run resumed from it skips them.
+        self.batches_done = 0
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"batches_done": self.batches_done}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self.batches_done = int(state_dict.get("batches_done", 0))
 
     def dataset(self, split: str) -> Dataset:
         if split not in self._datasets:
@@ -126,9 +159,18 @@ class RelnetDataModule(L.LightningDataModule):
             sampler = DistributedSampler(
                 dataset, num_replicas=world, rank=rank, shuffle=True, seed=self.seed, drop_last=True
             )
-        return DataLoader(
+        if self.batches_done:
+            sampler, self.batches_done = SkipFirst(sampler, self.batches_done * self.batch_size), 0
+        loader = DataLoader(
             dataset, batch_size=self.batch_size, sampler=sampler, drop_last=True, collate_fn=TensorTable.collate
         )
+        if len(loader) == 0:
+            processes = f" on each of {world} processes" if world > 1 else ""
+            raise RelnetError(
+                f"{self.root}: nothing to train on: the training split has {len(dataset)} examples, fewer than "
+                f"one batch of {self.batch_size}{processes}; lower --batch-size (or use fewer devices)"
+            )
+        return loader
 
     def eval_dataloader(self, split: str) -> DataLoader:
         dataset = self.dataset(split)

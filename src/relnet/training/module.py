@@ -18,6 +18,12 @@ from relnet.tasks import TrainConfig, get_task
 from relnet.tasks.base import Batch, Records
 from relnet.training.batchnorm import batch_norm_layers, recalibrate_batch_norm
 
+#: Training checks that its loss is finite every this many steps (and before every validation and
+#: checkpoint): checking every step would make a GPU wait for each step's loss.
+FINITE_CHECK_STEPS = 16
+#: A record each evaluated batch adds beside the task's: are the example's outputs finite?
+_FINITE = "_relnet_finite_output"
+
 
 class RelnetModule(L.LightningModule):
     """Trains and evaluates ``task``'s model ``model_name`` with the recipe ``train_config``.
@@ -48,6 +54,8 @@ class RelnetModule(L.LightningModule):
         self._warmup_seconds: float | None = None
         self._budget_progress = 0.0
         self._warned_warmup = False
+        # Steps whose loss was NaN or infinite since the last check, counted on the device.
+        self._nonfinite_steps: torch.Tensor | None = None
 
     @classmethod
     def from_config(
@@ -91,8 +99,31 @@ class RelnetModule(L.LightningModule):
         if self.config.augment:
             batch = self.task.augment(batch)
         loss = self.task.loss(self.model(batch), batch)
+        bad = (~torch.isfinite(loss.detach())).sum()
+        self._nonfinite_steps = bad if self._nonfinite_steps is None else self._nonfinite_steps + bad
         self.log("train/loss", loss, prog_bar=True, batch_size=self._batch_size(batch))
         return loss
+
+    def on_train_batch_end(self, outputs: Any, batch: Batch, batch_index: int) -> None:
+        if (batch_index + 1) % FINITE_CHECK_STEPS == 0:
+            self.check_finite_training()
+
+    def on_train_end(self) -> None:
+        self.check_finite_training()
+
+    def check_finite_training(self) -> None:
+        """Raise :class:`RelnetError` if a loss since the last check was NaN or infinite (on any process).
+
+        A diverged run must stop: its weights are NaN from then on, and NaN outputs would still give an
+        "accuracy" (the argmax of NaN is class 0)."""
+        bad = self._nonfinite_steps is not None and bool(self._nonfinite_steps.item())
+        self._nonfinite_steps = None
+        if self.trainer.strategy.reduce_boolean_decision(bad, all=False):
+            raise RelnetError(
+                f"training diverged: the loss became NaN or infinite by step {self.global_step} "
+                f"(epoch {self.current_epoch + 1}); lower the learning rate (--lr {self.config.lr:g}) or clip "
+                "gradients; no weights were saved"
+            )
 
     def parameter_groups(self) -> list[dict[str, Any]]:
         """The model's parameters grouped by learning rate (``TrainConfig.lr_scale``, by name prefix)."""
@@ -153,6 +184,7 @@ class RelnetModule(L.LightningModule):
 
     def on_validation_epoch_start(self) -> None:
         if self.trainer.state.fn == "fit":
+            self.check_finite_training()  # before this epoch is validated and checkpointed
             self.recalibrate_batch_norm(self.trainer.datamodule.dataset("train"))
 
     def recalibrate_batch_norm(self, dataset: Any, batches: int = 32) -> None:
@@ -210,7 +242,9 @@ class RelnetModule(L.LightningModule):
     def _evaluate_batch(self, stage: str, batch: Batch) -> None:
         output = self.model(batch)
         self.log(f"{stage}/loss", self.task.loss(output, batch), batch_size=self._batch_size(batch), sync_dist=True)
-        records = self.task.records(output, batch)
+        records = dict(self.task.records(output, batch))
+        if isinstance(output, torch.Tensor):
+            records[_FINITE] = torch.isfinite(output.detach()).reshape(len(output), -1).all(dim=1)
         self._records[stage].append({name: value.detach().cpu() for name, value in records.items()})
 
     def _log_split_metrics(self, stage: str) -> None:
@@ -224,6 +258,13 @@ class RelnetModule(L.LightningModule):
         if not parts:
             return
         records = {name: torch.cat([part[name] for part in parts]) for name in parts[0]}
+        finite = records.pop(_FINITE, None)
+        if finite is not None and not bool(finite.all()):
+            # Identical on every process after the gather: all of them stop.
+            raise RelnetError(
+                f"the model's outputs are NaN or infinite on {int((~finite).sum())} of the {len(finite)} examples "
+                "evaluated: its weights are broken (e.g. by a diverged training); no metrics reported"
+            )
         metrics = self.task.summarize(records)
         self.last_metrics[stage] = metrics
         headline = set(self.task.headline_metrics)

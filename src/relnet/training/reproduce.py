@@ -4,6 +4,7 @@ and write ``results/<task>/`` (one JSON record and weights file per model, a tab
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import time
 from dataclasses import asdict
@@ -12,7 +13,7 @@ from typing import Any
 
 import torch
 
-from relnet.errors import RelnetError
+from relnet.errors import DataFormatError, RelnetError, shorten
 from relnet.runtime import device_description
 from relnet.tasks import get_task
 from relnet.training.results import git_commit, results_table, write_result
@@ -48,9 +49,53 @@ def ensure_dataset(task_name: str, root: Path, *, seed: int, progress_note=print
             "pass it with --data to use it, or remove it to regenerate"
         )
     progress_note(f"generating {task_name} (seed {seed}) into {root} ...")
+    generate_dataset(task_name, root, seed=seed, marker=wanted)
+
+
+def generate_dataset(
+    task_name: str,
+    out: Path,
+    *,
+    seed: int,
+    options: Any = None,
+    force: bool = False,
+    marker: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Write ``task_name``'s dataset to ``out`` (``options``: the task's generator options, default its
+    defaults); returns the generator's summary.
+
+    The files are written into a hidden folder beside ``out`` that is renamed to ``out`` only when the
+    generation is complete, so an interrupted generation leaves nothing a reader would later take for
+    a dataset. A non-empty ``out`` is refused unless ``force``; it is then replaced, once the new
+    dataset is complete. ``marker``: written as :data:`GENERATED_MARKER` inside the new folder.
+    """
     task = get_task(task_name)
-    task.generate(root, seed=seed, options=task.default_options())
-    marker.write_text(json.dumps(wanted))
+    if Path(out).exists() and not Path(out).is_dir():
+        raise RelnetError(f"{out} is a file; give a folder to generate into")
+    if Path(out).is_dir() and any(Path(out).iterdir()) and not force:
+        raise RelnetError(f"{out} exists and is not empty; pass --force to replace it, or choose another --out")
+    out = Path(os.path.abspath(out))  # "." or "data/.." get a name, for the hidden folder beside them
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = out.parent / f".{out.name}.partial-{os.getpid()}"
+    shutil.rmtree(partial, ignore_errors=True)
+    try:
+        summary = task.generate(partial, seed=seed, options=task.default_options() if options is None else options)
+        if marker is not None:
+            (partial / GENERATED_MARKER).write_text(json.dumps(marker))
+        if out.exists():
+            retired = out.parent / f".{out.name}.replaced-{os.getpid()}"
+            out.rename(retired)
+            try:
+                partial.rename(out)
+            except OSError:
+                retired.rename(out)
+                raise
+            shutil.rmtree(retired, ignore_errors=True)
+        else:
+            partial.rename(out)
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)  # left only when something failed
+    return summary
 
 
 def reproduce(
@@ -103,6 +148,7 @@ def reproduce(
             hardware=hardware,
             progress=progress,
             init_weights=init_weights,
+            note=note,
         )
         metrics = evaluate(outcome.module, data_root, "test", hardware=hardware, progress=progress)
         wall = time.perf_counter() - start
@@ -146,17 +192,42 @@ def reproduce(
     return records
 
 
+#: What a results record must hold to be tabulated: field → (JSON types, what to write in the message).
+RESULT_FIELDS: dict[str, tuple[type | tuple[type, ...], str]] = {
+    "model": (str, "a model name"),
+    "metrics": (dict, "an object of metrics"),
+    "command": (str, "the command that produced it"),
+    "device": (str, "the device it ran on"),
+    "wall_seconds": ((int, float), "a number of seconds"),
+}
+
+
+def read_result(path: Path, task_name: str) -> dict[str, Any] | None:
+    """The results record in ``path`` if it is one of ``task_name``'s, None for another task's file;
+    :class:`DataFormatError` for a file that is not valid JSON or a record that lacks a field."""
+    try:
+        record = json.loads(Path(path).read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise DataFormatError(path, f"not a valid results file ({error})") from None
+    if not isinstance(record, dict):
+        raise DataFormatError(path, "not a results record (expected a JSON object)")
+    if record.get("task") != task_name:
+        return None
+    for field, (kinds, what) in RESULT_FIELDS.items():
+        if not isinstance(record.get(field), kinds) or isinstance(record.get(field), bool):
+            raise DataFormatError(path, f'a results record needs "{field}": {what}')
+    bad = [name for name, value in record["metrics"].items() if not isinstance(value, (int, float, type(None)))]
+    if bad:
+        raise DataFormatError(path, f'"metrics" must map names to numbers (or null); {shorten(bad[0])} does not')
+    return record
+
+
 def write_summary(task_name: str, out_dir: Path) -> str:
     """Rebuild ``out_dir/README.md`` (table beside the paper) and ``accuracy.png`` from its JSON results."""
     task = get_task(task_name)
-    records = []
-    for path in sorted(Path(out_dir).glob("*.json")):
-        try:
-            records.append(json.loads(path.read_text()))
-        except (json.JSONDecodeError, UnicodeDecodeError) as error:
-            raise RelnetError(f"{path}: not a valid results file ({error})") from None
+    records = [record for path in sorted(Path(out_dir).glob("*.json")) if (record := read_result(path, task_name))]
     order = {name: index for index, name in enumerate(task.models)}
-    records = sorted((r for r in records if r.get("task") == task_name), key=lambda r: order.get(r["model"], 99))
+    records = sorted(records, key=lambda r: order.get(r["model"], 99))
     if not records:
         raise RelnetError(f"no {task_name} results in {out_dir}")
     table = results_table(task, records)

@@ -14,7 +14,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 from torch import nn
 
-from relnet.errors import RelnetError
+from relnet.errors import RelnetError, shorten
 from relnet.tasks import get_task
 
 METADATA_KEY = "relnet"
@@ -48,6 +48,13 @@ def read_header(path: Path) -> dict[str, Any]:
         raise RelnetError(f"{path}: corrupt relnet metadata ({error})") from None
     if not isinstance(header, dict) or not {"task", "model", "config"} <= header.keys():
         raise RelnetError(f'{path}: relnet metadata lacks "task", "model" or "config"')
+    for key in ("task", "model"):
+        if not isinstance(header[key], str):
+            raise RelnetError(f'{path}: relnet metadata "{key}" must be a name, not {shorten(header[key])}')
+    if not isinstance(header["config"], dict):
+        raise RelnetError(
+            f'{path}: relnet metadata "config" must be an object of model arguments, not {shorten(header["config"])}'
+        )
     return header
 
 
@@ -56,7 +63,14 @@ def load_model(path: Path, *, expect_task: str | None = None) -> tuple[dict[str,
     header = read_header(path)
     if expect_task is not None and header["task"] != expect_task:
         raise RelnetError(f"{path}: weights of a {header['task']} model, but a {expect_task} model was expected")
-    model = get_task(header["task"]).build_model(header["model"], header["config"])
+    try:
+        model = get_task(header["task"]).build_model(header["model"], header["config"])
+    except RelnetError as error:
+        raise RelnetError(f"{path}: {error}") from None
+    except (ValueError, RuntimeError, OverflowError) as error:  # e.g. a negative width
+        raise RelnetError(
+            f"{path}: cannot build model {shorten(header['model'])} from its saved config ({shorten(str(error), 200)})"
+        ) from None
     load_state(path, model, header["model"])
     return header, model.eval()
 

@@ -11,6 +11,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # after choosing the backend
 
+from relnet.viz.files import save_figure
+
 
 def metric_bars(records: Sequence[dict[str, Any]], metric_names: Sequence[str], path: Path, *, title: str) -> Path:
     """Save a PNG with one group of bars per metric and one bar per result record (in %)."""
@@ -31,8 +33,7 @@ def metric_bars(records: Sequence[dict[str, Any]], metric_names: Sequence[str], 
     axes.set_title(title, fontsize=9)
     axes.legend(fontsize=8, loc="lower left")
     figure.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path)
-    plt.close(figure)
-    return path
+    try:
+        return save_figure(figure, path)
+    finally:
+        plt.close(figure)

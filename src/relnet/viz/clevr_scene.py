@@ -18,6 +18,8 @@ def draw_scene(root: Path, split: str, scene: dict, questions: list[dict], out: 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from relnet.viz.files import save_figure
+
     path = image_path(root, split, scene["image_index"])
     from PIL import Image
 
@@ -52,8 +54,7 @@ def draw_scene(root: Path, split: str, scene: dict, questions: list[dict], out: 
     )
     listing.set_axis_off()
     figure.tight_layout()
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(out, dpi=110)
-    plt.close(figure)
-    return out
+    try:
+        return save_figure(figure, out, dpi=110)
+    finally:
+        plt.close(figure)

@@ -11,6 +11,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # after choosing the backend
 import numpy as np
 
+from relnet.viz.files import save_figure
+
 
 def draw_pairs(
     panels: Sequence[dict],
@@ -44,8 +46,7 @@ def draw_pairs(
             axis.plot([x0, x1], [y0, y1], color="black", linewidth=0.8 + 2.5 * weight, alpha=0.3 + 0.6 * weight)
             axis.text((x0 + x1) / 2, (y0 + y1) / 2, str(rank + 1), fontsize=6, color="purple")
     figure.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path)
-    plt.close(figure)
-    return path
+    try:
+        return save_figure(figure, path)
+    finally:
+        plt.close(figure)

@@ -18,6 +18,13 @@ Layouts of the v1.2 archive (``tasks_1-20_v1-2/``):
 
 Text is kept byte for byte (including the space some tasks leave before the TAB), so
 ``write_task_file(read_task_file(p))`` reproduces ``p`` exactly.
+
+A truncated file is refused: its last line has no final newline, or a question line lost its answer
+or supporting IDs, or its last story ends with a statement (in every task but 20, whose stories may
+end with a statement, a story's last line is a question). So is an answer outside relnet's bAbI answer
+vocabulary (:mod:`relnet.tasks.babi.vocab`, the answers of the English v1.2 tasks): no relnet model
+could give it, so it could only lower the accuracy silently. A line longer than
+:data:`MAX_LINE_LENGTH` characters is refused before it can blow up the token tables.
 """
 
 from __future__ import annotations
@@ -26,7 +33,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from relnet.errors import DataFormatError
+from relnet.errors import DataFormatError, shorten
+from relnet.tasks.babi.vocab import ANSWER_INDEX
 
 TASK_NAMES: dict[int, str] = {
     1: "single-supporting-fact",
@@ -57,6 +65,13 @@ FILE_SPLITS = {"train": "train", "val": "valid", "test": "test"}
 VALID_FRACTION = 0.1
 
 _FILE_PATTERN = re.compile(r"^qa(\d+)_(?:([a-z-]+)_)?(train|valid|test)\.txt$")
+_TASK_PREFIX = re.compile(r"^qa(\d+)_")
+#: Line and supporting-fact IDs: ASCII digits without a leading zero ("²" passes str.isdigit, not int).
+_ID = re.compile(r"[1-9][0-9]*")
+#: The longest line accepted; the real files' lines have under 100 characters.
+MAX_LINE_LENGTH = 1_000
+#: Tasks whose stories may end with a statement (task 20 tells what an agent does after the last question).
+MAY_END_WITH_STATEMENT = frozenset({20})
 
 
 @dataclass(frozen=True)
@@ -95,19 +110,26 @@ def parse_lines(path: Path, text: str) -> list[Story]:
     stories: list[Story] = []
     current: list[Line] = []
     lines = text.split("\n")
-    if lines and lines[-1] == "":
+    if lines[-1] != "":
+        if text:
+            raise DataFormatError(path, "the last line has no final newline: is the file truncated?")
+    else:
         lines.pop()  # the final newline
     for number, raw in enumerate(lines, start=1):
         where = f"line {number}"
         raw = raw.removesuffix("\r")
+        if len(raw) > MAX_LINE_LENGTH:
+            raise DataFormatError(
+                path, f"a line of {len(raw):,} characters (at most {MAX_LINE_LENGTH:,} are accepted)", record=where
+            )
         if not raw.strip():
             raise DataFormatError(
                 path, "empty line (expected 'ID text' or 'ID question<TAB>answer<TAB>ids')", record=where
             )
         head, space, rest = raw.partition(" ")
-        if not space or not head.isdigit() or not rest.strip():
+        if not space or not _ID.fullmatch(head) or not rest.strip():
             raise DataFormatError(
-                path, f"expected 'ID text' with a positive integer ID, got {raw[:60]!r}", record=where
+                path, f"expected 'ID text' with a positive integer ID, got {shorten(raw)}", record=where
             )
         line_id = int(head)
         if line_id == 1:
@@ -123,6 +145,13 @@ def parse_lines(path: Path, text: str) -> list[Story]:
             )
         current.append(_parse_body(path, where, line_id, rest))
     if current:
+        task = _TASK_PREFIX.match(Path(path).name)
+        if not current[-1].is_question and (task is None or int(task.group(1)) not in MAY_END_WITH_STATEMENT):
+            raise DataFormatError(
+                path,
+                "the last story ends with a statement, not a question: is the file truncated?",
+                record=f"line {len(lines)}",
+            )
         stories.append(tuple(current))
     if not stories:
         raise DataFormatError(path, "no stories in the file")
@@ -131,6 +160,12 @@ def parse_lines(path: Path, text: str) -> list[Story]:
 
 def _parse_body(path: Path, where: str, line_id: int, rest: str) -> Line:
     if "\t" not in rest:
+        if rest.rstrip().endswith("?"):
+            raise DataFormatError(
+                path,
+                "a question without its answer and supporting IDs (TAB-separated): is the file truncated?",
+                record=where,
+            )
         return Line(line_id, rest)
     fields = rest.split("\t")
     if len(fields) != 3:
@@ -143,11 +178,20 @@ def _parse_body(path: Path, where: str, line_id: int, rest: str) -> Line:
     if not question.strip():
         raise DataFormatError(path, "empty question", record=where)
     if not answer or answer != answer.strip() or " " in answer:
-        raise DataFormatError(path, f"bad answer {answer!r} (one token, or tokens joined by commas)", record=where)
+        raise DataFormatError(
+            path, f"bad answer {shorten(answer)} (one token, or tokens joined by commas)", record=where
+        )
+    if answer.lower() not in ANSWER_INDEX:
+        raise DataFormatError(
+            path,
+            f"answer {shorten(answer)} is not one of the answers of the English bAbI v1.2 tasks "
+            "(relnet's answer vocabulary): no model could give it",
+            record=where,
+        )
     supports = []
     for token in ids.split():
-        if not token.isdigit():
-            raise DataFormatError(path, f"supporting fact ID {token!r} is not a positive integer", record=where)
+        if not _ID.fullmatch(token):
+            raise DataFormatError(path, f"supporting fact ID {shorten(token)} is not a positive integer", record=where)
         support = int(token)
         if not 1 <= support < line_id:
             raise DataFormatError(
@@ -156,6 +200,8 @@ def _parse_body(path: Path, where: str, line_id: int, rest: str) -> Line:
                 record=where,
             )
         supports.append(support)
+    if not supports:
+        raise DataFormatError(path, "a question without supporting IDs: is the file truncated?", record=where)
     return Line(line_id, question, answer, tuple(supports))
 
 
@@ -223,7 +269,7 @@ def task_files(data_dir: Path) -> list[TaskFiles]:
         if task not in TASK_NAMES:
             raise DataFormatError(path, f"task number {task} is outside 1-20")
         if name is not None and name != TASK_NAMES[task]:
-            raise DataFormatError(path, f"task {task} is called {TASK_NAMES[task]!r}, not {name!r}")
+            raise DataFormatError(path, f"task {task} is called {TASK_NAMES[task]!r}, not {shorten(name)}")
         if split in found.setdefault(task, {}):
             raise DataFormatError(path, f"a second {split} file for task {task} (also {found[task][split].name})")
         found[task][split] = path

@@ -2,8 +2,8 @@
 
 The vocabularies are fixed (not built from a dataset), so a model trained on relnet's generated
 bAbI evaluates on the real files and vice versa. They cover the words and answers of the English
-v1.2 tasks; a word outside them reads as ``<unk>``, an answer outside them as the ``<unk>`` answer
-(never counted correct).
+v1.2 tasks; a word outside them reads as ``<unk>``. An answer outside them is refused by the reader
+(``format.py``); class 0, the ``<unk>`` answer, is never counted correct.
 """
 
 from __future__ import annotations

@@ -1,12 +1,15 @@
 """Images of a split decoded once into a ``(N, H, W, 3)`` uint8 array, so training never decodes PNGs.
 
 ``<root>/cache/CLEVR_<split>_<W>x<H>.npy`` holds the images in ascending ``image_index`` order, resized
-to W×H; ``.json`` beside it lists those indices and the source it was made from. A cache is rebuilt
-when it is missing or older than the split's files; a read-only folder is decoded without caching.
+to W×H; ``.json`` beside it lists those indices, and ``.source`` a digest of the PNG files it was made
+from (name, size and modification time of each). A cache is rebuilt when it is missing, unreadable or
+made from other files (a deleted, replaced or damaged PNG changes the digest); a read-only folder is
+decoded without caching.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -17,7 +20,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from relnet.errors import DataFormatError
-from relnet.tasks.clevr.format import image_filename, image_path, questions_path, scenes_path
+from relnet.tasks.clevr.format import image_filename, image_path, scenes_path
 
 
 def cache_path(root: Path, split: str, width: int, height: int) -> Path:
@@ -71,30 +74,71 @@ def decode(path: Path, width: int, height: int) -> np.ndarray:
             return np.asarray(image)
     except FileNotFoundError:
         raise DataFormatError(path, "missing image file") from None
-    except (UnidentifiedImageError, OSError) as error:
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as error:  # PIL's kinds of bad file
         raise DataFormatError(path, f"not a readable image ({error})") from None
 
 
-def _source_stamp(root: Path, split: str) -> float:
-    stamps = [p.stat().st_mtime for p in (scenes_path(root, split), questions_path(root, split)) if p.is_file()]
-    folder = Path(root) / "images" / split
-    stamps.append(folder.stat().st_mtime)
-    return max(stamps)
+def check_image(path: Path) -> tuple[int, int]:
+    """Decode one PNG completely (a truncated or damaged file fails); returns its ``(width, height)``."""
+    try:
+        with Image.open(path) as image:
+            image.load()
+            return image.size
+    except FileNotFoundError:
+        raise DataFormatError(path, "missing image file") from None
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as error:
+        raise DataFormatError(path, f"not a readable image ({error})") from None
+
+
+def source_key(root: Path, split: str, indices: list[int]) -> str | None:
+    """A digest of the PNG files a cache of ``indices`` is made from (name, size, modification time of
+    each); None when one cannot be read."""
+    digest = hashlib.sha256(split.encode())
+    for index in indices:
+        try:
+            stat = image_path(root, split, index).stat()
+        except OSError:
+            return None
+        digest.update(f"\n{index}\t{stat.st_size}\t{stat.st_mtime_ns}".encode())
+    return digest.hexdigest()
 
 
 def write_cache(root: Path, split: str, indices: list[int], images: np.ndarray) -> Path | None:
-    """Store ``images`` (one per index, ascending) as the split's cache; ``None`` if the folder is read-only."""
+    """Store ``images`` (one per index, ascending, decoded from the split's PNG files as they are now) as
+    the split's cache; ``None`` if the folder is read-only."""
     height, width = images.shape[1:3]
     path = cache_path(root, split, width, height)
+    key = source_key(root, split, indices)
+    if key is None:
+        return None
     try:
         path.parent.mkdir(exist_ok=True)
         temporary = path.with_suffix(f".{os.getpid()}.tmp.npy")
         np.save(temporary, images)
         temporary.replace(path)
         path.with_suffix(".json").write_text(json.dumps({"split": split, "indices": indices}))
+        # Apart from the .json, which is the same for the same data wherever and whenever it was made.
+        path.with_suffix(".source").write_text(key)
     except OSError:
         return None
     return path
+
+
+def _read_cache(path: Path, indices: list[int], key: str | None, shape: tuple[int, ...]) -> np.ndarray | None:
+    """The cached images at ``path`` if its sidecars record ``indices`` and ``key`` and the array is
+    readable with ``shape``; otherwise None (the cache is then rebuilt)."""
+    if key is None:
+        return None
+    try:
+        recorded = json.loads(path.with_suffix(".json").read_text())
+        if recorded.get("indices") != indices or path.with_suffix(".source").read_text() != key:
+            return None
+        # Copy-on-write mapping: pages are read on demand and shared between processes (DDP ranks),
+        # and the array is writable, which torch.from_numpy wants.
+        images = np.load(path, mmap_mode="c")
+    except (OSError, ValueError, EOFError, AttributeError):  # missing, damaged or foreign files
+        return None
+    return images if images.shape == shape and images.dtype == np.uint8 else None
 
 
 def load_images(
@@ -110,17 +154,9 @@ def load_images(
     root = Path(root)
     indices = image_indices(root, split, scene_indices)
     path = cache_path(root, split, width, height)
-    sidecar = path.with_suffix(".json")
-    if path.is_file() and sidecar.is_file() and path.stat().st_mtime >= _source_stamp(root, split):
-        try:
-            cached_indices = json.loads(sidecar.read_text())["indices"]
-        except (ValueError, KeyError):
-            cached_indices = None
-        # Copy-on-write mapping: pages are read on demand and shared between processes (DDP ranks),
-        # and the array is writable, which torch.from_numpy wants.
-        images = np.load(path, mmap_mode="c")
-        if cached_indices == indices and images.shape == (len(indices), height, width, 3):
-            return indices, images
+    cached = _read_cache(path, indices, source_key(root, split, indices), (len(indices), height, width, 3))
+    if cached is not None:
+        return indices, cached
     images = np.empty((len(indices), height, width, 3), dtype=np.uint8)
     for row, index in enumerate(indices):
         images[row] = decode(image_path(root, split, index), width, height)

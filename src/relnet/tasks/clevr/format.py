@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from relnet.errors import DataFormatError
+from relnet.errors import DataFormatError, shorten
 from relnet.tasks.clevr.executor import ProgramError, check_program
 from relnet.tasks.clevr.vocab import ANSWERS, ATTRIBUTES, RELATIONS, answer_text
 
@@ -93,12 +93,17 @@ def _load_json(path: Path, key: str) -> tuple[dict[str, Any], list[Any]]:
     try:
         with path.open("rb") as handle:
             document = json.load(handle)
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise DataFormatError(path, f"not valid JSON ({error})") from None
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as error:
+        raise DataFormatError(path, f"not valid JSON ({shorten(str(error), 200)})") from None
     if not isinstance(document, dict) or not isinstance(document.get(key), list):
         raise DataFormatError(path, f'expected a JSON object with a "{key}" list')
     info = document.get("info", {})
     return (info if isinstance(info, dict) else {}), document[key]
+
+
+def _clip(text: str, limit: int = 300) -> str:
+    """A message from elsewhere (which may quote a huge value), cut to ``limit`` characters."""
+    return text if len(text) <= limit else f"{text[:limit]}…"
 
 
 def _is_number(value: Any) -> bool:
@@ -121,12 +126,12 @@ def validate_scene(scene: Any, path: Path, record: str, split: str | None = None
         if key not in scene:
             raise fail(f'missing field "{key}"')
     if not _is_index(scene["image_index"]):
-        raise fail(f'"image_index" must be a non-negative integer, got {scene["image_index"]!r}')
+        raise fail(f'"image_index" must be a non-negative integer, got {shorten(scene["image_index"])}')
     if split is not None:
         expected = image_filename(split, scene["image_index"])
         if scene["image_filename"] != expected:
             raise fail(
-                f'"image_filename" {scene["image_filename"]!r} does not match image_index '
+                f'"image_filename" {shorten(scene["image_filename"])} does not match image_index '
                 f"{scene['image_index']} (expected {expected!r})"
             )
     objects = scene["objects"]
@@ -141,12 +146,12 @@ def validate_scene(scene: Any, path: Path, record: str, split: str | None = None
                 raise fail(f'missing field "{key}"', where)
         for attribute, values in ATTRIBUTES.items():
             if obj[attribute] not in values:
-                raise fail(f"unknown {attribute} {obj[attribute]!r}, expected one of {', '.join(values)}", where)
+                raise fail(f"unknown {attribute} {shorten(obj[attribute])}, expected one of {', '.join(values)}", where)
         for key in ("3d_coords", "pixel_coords"):
             if not (isinstance(obj[key], list) and len(obj[key]) == 3 and all(map(_is_number, obj[key]))):
-                raise fail(f'"{key}" must be a list of 3 numbers, got {obj[key]!r}', where)
+                raise fail(f'"{key}" must be a list of 3 numbers, got {shorten(obj[key])}', where)
         if not _is_number(obj["rotation"]):
-            raise fail(f'"rotation" must be a number, got {obj["rotation"]!r}', where)
+            raise fail(f'"rotation" must be a number, got {shorten(obj["rotation"])}', where)
     relationships = scene["relationships"]
     if not isinstance(relationships, dict):
         raise fail('"relationships" must be an object with left, right, front and behind')
@@ -156,7 +161,8 @@ def validate_scene(scene: Any, path: Path, record: str, split: str | None = None
             raise fail(f'"relationships" needs "{relation}": one list per object ({len(objects)})')
         for number, related in enumerate(lists):
             if not isinstance(related, list) or not all(_is_index(j) and j < len(objects) for j in related):
-                raise fail(f'relationships "{relation}" of object {number} must list object indices, got {related!r}')
+                got = shorten(related)
+                raise fail(f'relationships "{relation}" of object {number} must list object indices, got {got}')
             if number in related:
                 raise fail(f'object {number} is "{relation}" of itself')
     directions = scene.get("directions")
@@ -181,24 +187,28 @@ def validate_question(
         if key not in question:
             raise fail(f'missing field "{key}"')
     if not _is_index(question["image_index"]):
-        raise fail(f'"image_index" must be a non-negative integer, got {question["image_index"]!r}')
+        raise fail(f'"image_index" must be a non-negative integer, got {shorten(question["image_index"])}')
     if not isinstance(question["question"], str):
         raise fail('"question" must be a string')
     if split is not None and "image_filename" in question:
         expected = image_filename(split, question["image_index"])
         if question["image_filename"] != expected:
             raise fail(
-                f'"image_filename" {question["image_filename"]!r} does not match image_index (expected {expected!r})'
+                f'"image_filename" {shorten(question["image_filename"])} does not match image_index '
+                f"(expected {expected!r})"
             )
     if scenes is not None and question["image_index"] not in scenes:
         raise fail(f"image_index {question['image_index']} has no scene in the scenes file")
     if "answer" in question and answer_text(question["answer"]) not in ANSWERS:
-        raise fail(f"unknown answer {question['answer']!r}")
+        raise fail(f"unknown answer {shorten(question['answer'])}")
+    for key in ("question_index", "question_family_index"):
+        if key in question and not _is_index(question[key]):
+            raise fail(f'"{key}" must be a non-negative integer, got {shorten(question[key])}')
     if "program" in question:
         try:
             check_program(question["program"])
         except ProgramError as error:
-            raise fail(str(error)) from None
+            raise fail(_clip(str(error))) from None
 
 
 def read_scenes(path: Path, split: str | None = None) -> ScenesFile:

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from relnet.errors import DataFormatError
-from relnet.tasks.clevr.cache import decode, image_indices
+from relnet.tasks.clevr.cache import check_image, image_indices
 from relnet.tasks.clevr.executor import IllPosedError, answer, function_name
 from relnet.tasks.clevr.format import (
     QuestionsFile,
@@ -121,9 +121,8 @@ def inspect_folder(root: Path) -> dict[str, Any]:
         if questions_path(root, split).is_file():
             questions = read_questions(questions_path(root, split), scenes, split)
         indices = image_indices(root, split, [s["image_index"] for s in scenes.scenes] if scenes else None)
-        if indices:
-            first = decode(image_path(root, split, indices[0]), 1, 1)  # readable
-            del first
+        for index in indices:  # every image decodes completely (a truncated file fails)
+            check_image(image_path(root, split, index))
         entry["image_files"] = len(indices)
         if scenes is not None:
             entry.update(scene_statistics(scenes))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -16,50 +17,86 @@ from relnet.tasks.sort_of_clevr.format import ALL_SUBTYPES, ANSWERS, COLORS, SHA
 STATE_FEATURES = len(COLORS) + len(SHAPES) + 2  # colour one-hot, shape one-hot, x, y
 
 
+def _decode_image(split: SplitFile, root: Path, index: int) -> np.ndarray:
+    """Scene ``index``'s PNG as ``(size, size, 3)`` uint8, checked against the split's image size."""
+    size = split.image_size
+    path = root / split.scenes[index].image
+    try:
+        with Image.open(path) as image:
+            pixels = np.asarray(image.convert("RGB"))
+    except FileNotFoundError:
+        raise DataFormatError(split.path, f"image file {path} is missing", record=f"scene {index}") from None
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as error:  # PIL's kinds of bad file
+        raise DataFormatError(path, f"not a readable image ({error})") from None
+    if pixels.shape[:2] != (size, size):
+        raise DataFormatError(
+            path,
+            f"image is {pixels.shape[1]}×{pixels.shape[0]} pixels, expected {size}×{size} "
+            f"(image_size in {split.path.name})",
+        )
+    return pixels
+
+
 def _decode_images(split: SplitFile, root: Path) -> np.ndarray:
     """Every scene's PNG as one ``(N, size, size, 3)`` uint8 array, checking sizes."""
-    size = split.image_size
-    images = np.empty((len(split.scenes), size, size, 3), dtype=np.uint8)
-    for index, scene in enumerate(split.scenes):
-        path = root / scene.image
-        try:
-            with Image.open(path) as image:
-                pixels = np.asarray(image.convert("RGB"))
-        except FileNotFoundError:
-            raise DataFormatError(split.path, f"image file {path} is missing", record=f"scene {index}") from None
-        except (UnidentifiedImageError, OSError) as error:
-            raise DataFormatError(path, f"not a readable image ({error})") from None
-        if pixels.shape[:2] != (size, size):
-            raise DataFormatError(
-                path,
-                f"image is {pixels.shape[1]}×{pixels.shape[0]} pixels, expected {size}×{size} "
-                f"(image_size in {split.path.name})",
-            )
-        images[index] = pixels
+    first = _decode_image(split, root, 0)  # checked before the whole array is allocated
+    images = np.empty((len(split.scenes), *first.shape), dtype=np.uint8)
+    images[0] = first
+    for index in range(1, len(split.scenes)):
+        images[index] = _decode_image(split, root, index)
     return images
+
+
+def source_key(split: SplitFile, root: Path) -> str | None:
+    """A digest of what a split's image cache is made from: the image size and each scene's image file
+    (path, size in bytes, modification time); None when a file cannot be read (then nothing is cached)."""
+    digest = hashlib.sha256(f"{split.image_size}".encode())
+    for scene in split.scenes:
+        try:
+            stat = (root / scene.image).stat()
+        except OSError:
+            return None
+        digest.update(f"\n{scene.image}\t{stat.st_size}\t{stat.st_mtime_ns}".encode())
+    return digest.hexdigest()
 
 
 def load_images(split: SplitFile, root: Path, *, use_cache: bool = True) -> np.ndarray:
     """Images of a split, from ``<root>/cache/<split>_images.npy`` when it is current.
 
-    The cache is rebuilt whenever the split file is newer than it or its shape disagrees; if the
-    folder is read-only the images are decoded without caching.
+    The cache is current when ``<split>_images.source`` beside it holds the :func:`source_key` of the
+    split's image files as they are now (a deleted, replaced or damaged PNG changes it) and the array
+    has the expected shape; otherwise, or if it cannot be read, the images are decoded and the cache
+    rewritten. If the folder is read-only the images are decoded without caching.
     """
     cache = root / "cache" / f"{split.split}_images.npy"
+    sidecar = cache.with_suffix(".source")
     expected = (len(split.scenes), split.image_size, split.image_size, 3)
-    if use_cache and cache.is_file() and cache.stat().st_mtime >= split.path.stat().st_mtime:
-        cached = np.load(cache, mmap_mode="r")
-        if cached.shape == expected and cached.dtype == np.uint8:
-            return np.array(cached)  # a writable in-memory copy
+    key = source_key(split, root)
+    if use_cache and key is not None and _cached_key(sidecar) == key:
+        try:
+            cached = np.load(cache, mmap_mode="r")
+            if cached.shape == expected and cached.dtype == np.uint8:
+                return np.array(cached)  # a writable in-memory copy
+        except (OSError, ValueError, EOFError):
+            pass  # a damaged cache: decode again
     images = _decode_images(split, root)
-    try:
-        cache.parent.mkdir(exist_ok=True)
-        temporary = cache.with_suffix(f".{os.getpid()}.tmp.npy")
-        np.save(temporary, images)
-        temporary.replace(cache)
-    except OSError:
-        pass  # read-only dataset folder: fine, just slower next time
+    if key is not None:
+        try:
+            cache.parent.mkdir(exist_ok=True)
+            temporary = cache.with_suffix(f".{os.getpid()}.tmp.npy")
+            np.save(temporary, images)
+            temporary.replace(cache)
+            sidecar.write_text(key)
+        except OSError:
+            pass  # read-only dataset folder: fine, just slower next time
     return images
+
+
+def _cached_key(sidecar: Path) -> str | None:
+    try:
+        return sidecar.read_text()
+    except (OSError, ValueError):  # missing, or not text
+        return None
 
 
 def state_rows(split: SplitFile) -> np.ndarray:

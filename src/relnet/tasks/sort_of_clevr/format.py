@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from relnet.errors import DataFormatError
+from relnet.errors import DataFormatError, shorten
 
 FORMAT_NAME = "relnet-sort-of-clevr"
 FORMAT_VERSION = 1
@@ -45,6 +45,8 @@ SUBTYPES = {
 ALL_SUBTYPES = SUBTYPES["non_relational"] + SUBTYPES["relational"]
 ANSWERS = ("square", "circle", "left", "right", "top", "bottom", "1", "2", "3", "4", "5", "6")
 ENCODING_BITS = len(COLORS) + len(QUESTION_TYPES) + 3
+#: Image sides a split may declare; a larger one would make the decoded images too large to hold.
+MIN_IMAGE_SIZE, MAX_IMAGE_SIZE = 8, 1024
 
 
 @dataclass(frozen=True)
@@ -148,23 +150,33 @@ def read_split(root: Path, split: str) -> SplitFile:
             path, f"missing: no Sort-of-CLEVR '{split}' split here (run `relnet generate sort-of-clevr`)"
         )
     try:
-        document = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise DataFormatError(path, f"not valid JSON ({error})") from None
+        document = json.loads(path.read_bytes())
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as error:
+        raise DataFormatError(path, f"not valid JSON ({shorten(str(error), 200)})") from None
     if not isinstance(document, dict) or document.get("format") != FORMAT_NAME:
         raise DataFormatError(path, f'expected a JSON object with "format": "{FORMAT_NAME}"')
     if document.get("version") != FORMAT_VERSION:
-        raise DataFormatError(path, f"unsupported version {document.get('version')!r}, expected {FORMAT_VERSION}")
+        version = shorten(document.get("version"))
+        raise DataFormatError(path, f"unsupported version {version}, expected {FORMAT_VERSION}")
     image_size = document.get("image_size")
-    if not isinstance(image_size, int) or image_size < 8:
-        raise DataFormatError(path, f'"image_size" must be an integer >= 8, got {image_size!r}')
+    if not _is_integer(image_size) or not MIN_IMAGE_SIZE <= image_size <= MAX_IMAGE_SIZE:
+        sizes = f"{MIN_IMAGE_SIZE} to {MAX_IMAGE_SIZE}"
+        raise DataFormatError(path, f'"image_size" must be an integer from {sizes}, got {shorten(image_size)}')
     if document.get("split", split) != split:
-        raise DataFormatError(path, f"holds split {document.get('split')!r}, expected {split!r}")
+        raise DataFormatError(path, f"holds split {shorten(document.get('split'))}, expected {split!r}")
     raw_scenes = document.get("scenes")
     if not isinstance(raw_scenes, list) or not raw_scenes:
         raise DataFormatError(path, '"scenes" must be a non-empty list')
     scenes = tuple(_parse_scene(path, index, raw, image_size) for index, raw in enumerate(raw_scenes))
     return SplitFile(path=path, split=split, image_size=image_size, scenes=scenes)
+
+
+def _is_integer(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _parse_scene(path: Path, index: int, raw: Any, image_size: int) -> Scene:
@@ -178,8 +190,8 @@ def _parse_scene(path: Path, index: int, raw: Any, image_size: int) -> Scene:
     for key in ("image", "objects", "questions"):
         if key not in raw:
             raise fail(f'missing field "{key}"')
-    if not isinstance(raw["image"], str):
-        raise fail('"image" must be a path relative to the dataset folder')
+    if not isinstance(raw["image"], str) or not _is_relative_path(raw["image"]):
+        raise fail(f'"image" must be a path inside the dataset folder, got {shorten(raw["image"])}')
     objects = []
     for key in ("objects", "questions"):
         if not isinstance(raw[key], list):
@@ -190,17 +202,17 @@ def _parse_scene(path: Path, index: int, raw: Any, image_size: int) -> Scene:
         where = f"{record}, object {object_index}"
         if not isinstance(obj, dict) or not {"color", "shape", "center"} <= obj.keys():
             raise fail('expected an object with "color", "shape" and "center"', where)
-        if obj["color"] not in COLORS:
-            raise fail(f"unknown colour {obj['color']!r}, expected one of {list(COLORS)}", where)
-        if obj["shape"] not in SHAPES:
-            raise fail(f"unknown shape {obj['shape']!r}, expected one of {list(SHAPES)}", where)
+        if not isinstance(obj["color"], str) or obj["color"] not in COLORS:
+            raise fail(f"unknown colour {shorten(obj['color'])}, expected one of {list(COLORS)}", where)
+        if not isinstance(obj["shape"], str) or obj["shape"] not in SHAPES:
+            raise fail(f"unknown shape {shorten(obj['shape'])}, expected one of {list(SHAPES)}", where)
         center = obj["center"]
         if (
             not isinstance(center, list)
             or len(center) != 2
-            or not all(isinstance(c, (int, float)) and not isinstance(c, bool) and 0 <= c < image_size for c in center)
+            or not all(_is_number(c) and 0 <= c < image_size for c in center)
         ):
-            raise fail(f'"center" must be [x, y] inside the {image_size}-pixel image, got {center!r}', where)
+            raise fail(f'"center" must be [x, y] inside the {image_size}-pixel image, got {shorten(center)}', where)
         objects.append(SceneObject(obj["color"], obj["shape"], (float(center[0]), float(center[1]))))
     colors = [obj.color for obj in objects]
     if len(set(colors)) != len(colors):
@@ -210,20 +222,25 @@ def _parse_scene(path: Path, index: int, raw: Any, image_size: int) -> Scene:
         where = f"{record}, question {question_index}"
         if not isinstance(question, dict) or not {"encoding", "subtype", "color", "answer"} <= question.keys():
             raise fail('expected an object with "encoding", "subtype", "color" and "answer"', where)
-        if question["subtype"] not in ALL_SUBTYPES:
-            raise fail(f"unknown subtype {question['subtype']!r}, expected one of {list(ALL_SUBTYPES)}", where)
+        for key, allowed in (("subtype", ALL_SUBTYPES), ("color", COLORS), ("answer", ANSWERS)):
+            if not isinstance(question[key], str) or question[key] not in allowed:
+                raise fail(f"unknown {key} {shorten(question[key])}, expected one of {list(allowed)}", where)
         if question["color"] not in colors:
             raise fail(f"asks about colour {question['color']!r}, which is not in the scene", where)
-        if question["answer"] not in ANSWERS:
-            raise fail(f"unknown answer {question['answer']!r}, expected one of {list(ANSWERS)}", where)
         parsed = Question(question["color"], question["subtype"], question["answer"])
         if "type" in question and question["type"] != parsed.type:
-            raise fail(f"type {question['type']!r} does not match subtype {parsed.subtype!r}", where)
+            raise fail(f"type {shorten(question['type'])} does not match subtype {parsed.subtype!r}", where)
         if question["encoding"] != parsed.encoding():
             raise fail(
-                f"encoding {question['encoding']} does not match colour {parsed.color!r} and subtype "
+                f"encoding {shorten(question['encoding'])} does not match colour {parsed.color!r} and subtype "
                 f"{parsed.subtype!r} (expected {parsed.encoding()})",
                 where,
             )
         questions.append(parsed)
     return Scene(raw["image"], tuple(objects), tuple(questions))
+
+
+def _is_relative_path(text: str) -> bool:
+    """A path below the dataset folder: relative, without ``..``, no NUL byte (which the OS refuses)."""
+    parts = Path(text).parts
+    return bool(parts) and "\0" not in text and not Path(text).is_absolute() and ".." not in parts

@@ -21,6 +21,7 @@ from relnet.errors import RelnetError
 from relnet.tasks.sort_of_clevr.format import (
     COLOR_RGB,
     COLORS,
+    MAX_IMAGE_SIZE,
     SHAPES,
     SUBTYPES,
     Question,
@@ -49,6 +50,8 @@ class GeneratorConfig:
             raise RelnetError("every split needs at least one image")
         if self.object_size < 1 or self.image_size < 4 * self.object_size:
             raise RelnetError(f"--image-size must be at least 4 object sizes ({4 * self.object_size} pixels)")
+        if self.image_size > MAX_IMAGE_SIZE:
+            raise RelnetError(f"--image-size must be at most {MAX_IMAGE_SIZE} pixels")
         if min(self.relational_per_image, self.non_relational_per_image) < 0:
             raise RelnetError("question counts per image must not be negative")
 

@@ -54,9 +54,10 @@ class PixelRelationNetwork(nn.Module):
         reduction: str = "sum",
         pair_chunk_size: int | None = None,
         batch_norm: bool = True,
+        cell_means: bool = False,
     ) -> None:
         super().__init__()
-        self.objects = ConvObjects(3, channels, batch_norm=batch_norm)
+        self.objects = ConvObjects(3, channels, batch_norm=batch_norm, cell_means=cell_means)
         self.relation = RelationNetwork(
             self.objects.object_dim,
             len(ANSWERS),

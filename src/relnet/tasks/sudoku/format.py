@@ -4,7 +4,9 @@ Accepted, one puzzle per line, 81 characters in row-major order:
 
 - Palm et al.'s ``sudoku-hard`` CSV (``train.csv``, ``valid.csv``, ``test.csv``): ``quiz,solution``
   without a header, ``0`` for blanks. relnet writes exactly this.
-- The same with a header line such as ``quizzes,solutions`` (the Kaggle "1 million Sudoku" files).
+- The same with a header line such as ``quizzes,solutions`` (the Kaggle "1 million Sudoku" files). Only a
+  first line of column names (letters, at most 2) counts as a header: a damaged first puzzle is an error,
+  never silently dropped.
 - Plain files: just the quiz, ``0`` or ``.`` for blanks (the solver supplies the solution).
 
 Blank lines and lines starting with ``#`` are skipped. Every problem (wrong length, bad characters,
@@ -14,6 +16,7 @@ or, where a target is needed, ambiguous puzzle) raises a :class:`DataFormatError
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +28,8 @@ from relnet.tasks.sudoku.solver import solve
 
 #: File names of the splits inside a dataset folder, first match wins (Palm calls val "valid").
 SPLIT_FILES = {"train": ("train.csv",), "val": ("valid.csv", "val.csv"), "test": ("test.csv",)}
+#: A header's column name: a word of letters (``quizzes``, ``solutions``, ``puzzle``, ``solution_1``).
+_COLUMN_NAME = re.compile(r"[A-Za-z][A-Za-z_ ]{0,31}[0-9]?")
 
 
 @dataclass
@@ -118,6 +123,17 @@ def split_path(root: Path, split: str) -> Path:
     raise DataFormatError(root / SPLIT_FILES[split][0], f"missing: no Sudoku {split!r} split here ({names})")
 
 
+def duplicates(quizzes: np.ndarray) -> tuple[int, tuple[int, int] | None]:
+    """How many puzzles repeat an earlier one (the same 81 cells), and the first such pair ``(earlier,
+    later)`` as row indices (None without repeats)."""
+    _, first, inverse = np.unique(quizzes, axis=0, return_index=True, return_inverse=True)
+    earlier = first[inverse.reshape(-1)]
+    repeats = np.flatnonzero(earlier != np.arange(len(quizzes)))
+    if not len(repeats):
+        return 0, None
+    return len(repeats), (int(earlier[repeats[0]]), int(repeats[0]))
+
+
 def write_csv(path: Path, quizzes: np.ndarray, solutions: np.ndarray) -> Path:
     """Write Palm's format: one ``quiz,solution`` line per puzzle, no header, ``0`` for blanks."""
     path = Path(path)
@@ -144,10 +160,8 @@ def _split_lines(path: Path, text: str) -> tuple[list[str], list[str] | None, li
         if not line or line.startswith("#"):
             continue
         fields = [field.strip() for field in line.split(",")]
-        if not quizzes and columns is None and not any(c.isdigit() or c == "." for c in fields[0][:1]):
+        if columns is None and len(fields) <= 2 and all(_COLUMN_NAME.fullmatch(field) for field in fields):
             columns = len(fields)  # a header such as "quizzes,solutions"
-            if columns > 2:
-                raise DataFormatError(path, f"expected at most 2 columns, the header has {columns}", record="line 1")
             continue
         if columns is None:
             columns = len(fields)

@@ -14,7 +14,7 @@ from relnet.tasks.base import Metric, Task
 from relnet.tasks.sudoku import metrics as scoring
 from relnet.tasks.sudoku.augment import augment
 from relnet.tasks.sudoku.dataset import load_table
-from relnet.tasks.sudoku.format import SPLIT_FILES, read_puzzles
+from relnet.tasks.sudoku.format import SPLIT_FILES, duplicates, read_puzzles
 from relnet.tasks.sudoku.generator import GeneratorConfig, generate
 from relnet.tasks.sudoku.models import MODELS
 from relnet.tasks.sudoku.recipes import RECIPES
@@ -48,7 +48,8 @@ class Sudoku(Task):
         return load_table(root, split)
 
     def inspect(self, root: Path) -> dict[str, Any]:
-        """Validate every puzzle file (a folder's splits, or one file), verify each puzzle is unique."""
+        """Validate every puzzle file (a folder's splits, or one file), verify each puzzle is unique, and
+        count repeated puzzles: within a file, and shared between splits (a test puzzle seen in training)."""
         root = Path(root)
         if root.is_dir():
             files = {}
@@ -61,8 +62,10 @@ class Sudoku(Task):
         else:
             files = {"file": root}
         report: dict[str, Any] = {"task": self.name, "path": str(root), "files": {}}
+        quizzes: dict[str, np.ndarray] = {}
         for split, path in files.items():
             puzzles = read_puzzles(path, require_unique=False)
+            quizzes[split] = puzzles.quizzes
             start = time.perf_counter()
             found = solve(puzzles.quizzes, limit=2)
             seconds = time.perf_counter() - start
@@ -78,5 +81,22 @@ class Sudoku(Task):
                 "several_solutions": int((found.counts > 1).sum()),
                 "verify_seconds": round(seconds, 2),
                 "givens": {int(g): int(c) for g, c in zip(givens, counts, strict=True)},
+                **_repeats(puzzles.quizzes, puzzles.lines),
             }
+        names = list(quizzes)
+        report["shared_between_splits"] = {
+            f"{a}/{b}": _shared(quizzes[a], quizzes[b]) for i, a in enumerate(names) for b in names[i + 1 :]
+        }
         return report
+
+
+def _repeats(quizzes: np.ndarray, lines: np.ndarray) -> dict[str, Any]:
+    """``duplicates``: puzzles that repeat an earlier one in the file; ``first_duplicate``: where."""
+    count, pair = duplicates(quizzes)
+    where = None if pair is None else f"line {lines[pair[1]]} repeats line {lines[pair[0]]}"
+    return {"duplicates": count, "first_duplicate": where}
+
+
+def _shared(first: np.ndarray, second: np.ndarray) -> int:
+    """Distinct puzzles present in both files."""
+    return len({row.tobytes() for row in first} & {row.tobytes() for row in second})
