@@ -120,9 +120,9 @@ def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
 
     task = get_task(args.task)
     config = task.preset(args.model, args.preset).with_overrides(**_overrides(args))
-    data = Path(args.data) if args.data else default_data_root(task.name, args.seed)
+    data = Path(args.data) if args.data else default_data_root(task.name, args.seed, args.preset)
     if not args.data:
-        ensure_dataset(task.name, data, seed=args.seed, progress_note=note)
+        ensure_dataset(task.name, data, seed=args.seed, preset=args.preset, progress_note=note)
     run_dir = Path(args.run_dir) if args.run_dir else Path("runs") / task.name / args.preset / args.model
     outcome = train(
         task.name,

@@ -4,6 +4,8 @@ from relnet.nn.baselines import ConvMLP
 from relnet.nn.mlp import MLP
 from relnet.nn.mlrn import MultiLayerRelationNetwork
 from relnet.nn.objects import ConvObjects, ObjectRows, conv_stack, coordinate_grid, pad_objects
+from relnet.nn.pairs import PairwiseMLP
+from relnet.nn.reference import mlrn_reference, relation_network_reference
 from relnet.nn.relation import RelationNetwork
 from relnet.nn.rrn import RecurrentRelationalNetwork
 from relnet.nn.text import SequenceEncoder
@@ -14,10 +16,18 @@ __all__ = [
     "ConvObjects",
     "MultiLayerRelationNetwork",
     "ObjectRows",
+    "PairwiseMLP",
     "RecurrentRelationalNetwork",
     "RelationNetwork",
     "SequenceEncoder",
     "conv_stack",
     "coordinate_grid",
+    "mlrn_reference",
     "pad_objects",
+    "relation_network_reference",
 ]
+
+from relnet.nn.attention import StackedAttention
+from relnet.nn.baselines import ConvStackedAttention
+
+__all__ += ["ConvStackedAttention", "StackedAttention"]

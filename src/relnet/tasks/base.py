@@ -158,6 +158,9 @@ class Task:
     models: ClassVar[Mapping[str, type[nn.Module]]] = {}
     #: ``{preset: {model name: recipe}}``; presets are ``quick``, ``full``, ``gpu`` and ``paper``.
     recipes: ClassVar[Mapping[str, Mapping[str, TrainConfig]]] = {}
+    #: ``{preset: generator options}`` for the data a preset generates when no ``--data`` is given
+    #: (e.g. a small dataset for ``quick``); presets not listed use the options' defaults.
+    preset_data: ClassVar[Mapping[str, Any]] = {}
     #: How to read the metrics :meth:`summarize` returns; undeclared ones are fractions.
     metrics: ClassVar[tuple[Metric, ...]] = (Metric("accuracy", headline=True, select=True),)
     #: The batch entry holding what the model must predict.
@@ -190,7 +193,10 @@ class Task:
         """Validate a dataset folder and return its statistics (default: every split's size)."""
         return {"task": self.name, "path": str(root), "splits": {s: len(self.load(root, s)) for s in self.splits}}
 
-    def default_options(self) -> Any:
+    def default_options(self, preset: str | None = None) -> Any:
+        """The generator options of ``preset``'s data (``preset_data``), else the options' defaults."""
+        if preset in self.preset_data:
+            return self.preset_data[preset]
         return None if self.options is None else self.options()
 
     # -- models ----------------------------------------------------------------------------

@@ -3,6 +3,7 @@ and write ``results/<task>/`` (one JSON record and weights file per model, a tab
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -23,19 +24,29 @@ from relnet.viz import metric_bars
 GENERATED_MARKER = ".relnet-generated.json"
 
 
-def default_data_root(task_name: str, seed: int) -> Path:
-    """Where generated data lives when no ``--data`` is given: ``data/<task>`` (seed 0) or ``data/<task>-seed<S>``."""
-    return Path("data") / (task_name if seed == 0 else f"{task_name}-seed{seed}")
+def default_data_root(task_name: str, seed: int, preset: str | None = None) -> Path:
+    """Where generated data lives when no ``--data`` is given: ``data/<task>`` (seed 0), ``data/<task>-seed<S>``,
+    and ``data/<task>-<preset>...`` for a preset with its own data (``Task.preset_data``)."""
+    name = task_name
+    if preset is not None and preset in get_task(task_name).preset_data:
+        name += f"-{preset}"
+    return Path("data") / (name if seed == 0 else f"{name}-seed{seed}")
 
 
-def ensure_dataset(task_name: str, root: Path, *, seed: int, progress_note=print) -> None:
-    """Generate ``task_name``'s dataset at ``root`` unless relnet already generated it there with ``seed``.
+def ensure_dataset(
+    task_name: str, root: Path, *, seed: int, preset: str | None = None, progress_note=print
+) -> None:
+    """Generate ``task_name``'s dataset at ``root`` (with ``preset``'s generator options) unless relnet
+    already generated it there with the same seed and options.
 
-    A folder that exists without relnet's marker (or with another seed) is never overwritten.
+    A folder that exists without relnet's marker (or with another seed or options) is never overwritten.
     """
     root = Path(root)
     marker = root / GENERATED_MARKER
-    wanted = {"task": task_name, "seed": seed}
+    task = get_task(task_name)
+    wanted: dict[str, Any] = {"task": task_name, "seed": seed}
+    if preset in task.preset_data:
+        wanted["options"] = json.loads(json.dumps(dataclasses.asdict(task.preset_data[preset])))
     if marker.is_file():
         try:
             found = json.loads(marker.read_text())
@@ -45,11 +56,11 @@ def ensure_dataset(task_name: str, root: Path, *, seed: int, progress_note=print
             return
     if root.exists() and any(root.iterdir()):
         raise RelnetError(
-            f"{root} exists but does not hold {task_name} data generated with seed {seed}; "
+            f"{root} exists but does not hold the {task_name} data this command would generate (seed {seed}); "
             "pass it with --data to use it, or remove it to regenerate"
         )
     progress_note(f"generating {task_name} (seed {seed}) into {root} ...")
-    generate_dataset(task_name, root, seed=seed, marker=wanted)
+    generate_dataset(task_name, root, seed=seed, options=task.default_options(preset), marker=wanted)
 
 
 def generate_dataset(
@@ -126,8 +137,8 @@ def reproduce(
         task.preset(model_name, preset)  # fail on a bad name before any work
     generated = data_root is None
     if data_root is None:
-        data_root = default_data_root(task_name, seed)
-        ensure_dataset(task_name, data_root, seed=seed, progress_note=note)
+        data_root = default_data_root(task_name, seed, preset)
+        ensure_dataset(task_name, data_root, seed=seed, preset=preset, progress_note=note)
     out_dir = Path(results_dir) / task_name / ("" if preset == "full" else preset)
     commit = git_commit()  # now: the code that runs was loaded now, and may be committed over meanwhile
     records = []

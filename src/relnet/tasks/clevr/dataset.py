@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
@@ -12,11 +11,11 @@ import torch
 from relnet.data import TensorTable
 from relnet.errors import DataFormatError
 from relnet.tasks.clevr.cache import load_images
-from relnet.tasks.clevr.format import find_splits, questions_path, read_questions, read_scenes, scenes_path
+from relnet.tasks.clevr.format import questions_path, read_questions, read_scenes, scenes_path
 from relnet.tasks.clevr.stats import question_type
-from relnet.tasks.clevr.vocab import ANSWERS, ATTRIBUTES, QUESTION_TYPES, answer_text
+from relnet.tasks.clevr.vocab import ANSWERS, ATTRIBUTES, QUESTION_TYPES, TOKEN_INDEX, UNKNOWN, answer_text
 
-PAD, UNKNOWN = "<pad>", "<unk>"
+UNKNOWN_ID = TOKEN_INDEX[UNKNOWN]
 IGNORE = -100  # answer index of questions without an answer (cross-entropy skips them)
 MAX_OBJECTS = 10
 #: State-description row: x, y, z, cos and sin of the rotation, then one-hot size, colour, material, shape.
@@ -29,24 +28,13 @@ def tokenize(text: str) -> list[str]:
     return _TOKEN.findall(text.lower())
 
 
-def vocabulary(root: Path) -> list[str]:
-    """Question tokens of the folder's first split (train, when present), stored in ``cache/vocab.json``."""
-    root = Path(root)
-    path = root / "cache" / "vocab.json"
-    if path.is_file():
-        return json.loads(path.read_text())
-    splits = [s for s in find_splits(root) if questions_path(root, s).is_file()]
-    if not splits:
-        raise DataFormatError(root, "no questions file to build a vocabulary from")
-    questions = read_questions(questions_path(root, splits[0])).questions
-    words = sorted({token for q in questions for token in tokenize(q["question"])})
-    tokens = [PAD, UNKNOWN, *words]
-    try:
-        path.parent.mkdir(exist_ok=True)
-        path.write_text(json.dumps(tokens))
-    except OSError:
-        pass
-    return tokens
+def encode_question(text: str) -> tuple[list[int], int]:
+    """Token ids of a question under the fixed :data:`QUESTION_TOKENS`, and how many were unknown.
+
+    'Is it red?' -> ([ids of 'is', 'it', 'red', '?'], 0); a word outside the vocabulary becomes ``<unk>`` (1).
+    """
+    ids = [TOKEN_INDEX.get(token, UNKNOWN_ID) for token in tokenize(text)]
+    return ids, ids.count(UNKNOWN_ID)
 
 
 def state_rows(scenes: list[dict]) -> tuple[np.ndarray, np.ndarray]:
@@ -72,7 +60,9 @@ def state_rows(scenes: list[dict]) -> tuple[np.ndarray, np.ndarray]:
 def load_table(root: Path, split: str, *, image_size: tuple[int, int] = (128, 128)) -> TensorTable:
     """One split as a :class:`TensorTable`, one row per question.
 
-    Batch keys: ``question`` ``(B, L)`` long token ids (0 pads), ``question_length`` ``(B,)``, ``answer``
+    Batch keys: ``question`` ``(B, L)`` long ids of :data:`QUESTION_TOKENS` (0 pads; the same ids for
+    every folder), ``question_length`` ``(B,)``, ``unknown_tokens`` ``(B,)`` (words of the question
+    outside the vocabulary, read as ``<unk>``), ``answer``
     ``(B,)`` index into :data:`ANSWERS` (``-100`` when the file has none), ``question_type`` ``(B,)``
     index into :data:`QUESTION_TYPES` (-1: none), ``family`` ``(B,)``, ``image_index`` ``(B,)``, ``image``
     ``(B, H, W, 3)`` uint8 from the cache, and, when the split has scenes, ``state`` ``(B, 10, F)`` and
@@ -81,13 +71,13 @@ def load_table(root: Path, split: str, *, image_size: tuple[int, int] = (128, 12
     root = Path(root)
     scenes = read_scenes(scenes_path(root, split), split) if scenes_path(root, split).is_file() else None
     questions = read_questions(questions_path(root, split), scenes, split).questions
-    tokens = {token: number for number, token in enumerate(vocabulary(root))}
     width, height = image_size
     indices, images = load_images(
         root, split, width, height, [s["image_index"] for s in scenes.scenes] if scenes else None
     )
     row_of = {index: row for row, index in enumerate(indices)}
-    encoded = [[tokens.get(t, 1) for t in tokenize(q["question"])] for q in questions]
+    coded = [encode_question(q["question"]) for q in questions]
+    encoded = [ids for ids, _ in coded]
     length = max((len(e) for e in encoded), default=1)
     question = torch.zeros((len(questions), length), dtype=torch.long)
     for number, ids in enumerate(encoded):
@@ -99,6 +89,7 @@ def load_table(root: Path, split: str, *, image_size: tuple[int, int] = (128, 12
     columns = {
         "question": question,
         "question_length": torch.tensor([len(e) for e in encoded], dtype=torch.long),
+        "unknown_tokens": torch.tensor([unknown for _, unknown in coded], dtype=torch.long),
         "answer": torch.tensor(
             [ANSWERS.index(answer_text(q["answer"])) if "answer" in q else IGNORE for q in questions]
         ),

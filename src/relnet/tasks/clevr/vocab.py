@@ -73,3 +73,50 @@ def answer_text(value: object) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     return str(value)
+
+
+# ------------------------------------------------------------------------------ question vocabulary
+PAD, UNKNOWN = "<pad>", "<unk>"
+
+#: Attribute value -> the words questions use for it, as in the real generator's ``synonyms.json``
+#: (relnet's templates use the same words), and the relation phrases.
+SYNONYMS: dict[str, tuple[str, ...]] = {
+    "thing": ("thing", "object"),
+    "sphere": ("sphere", "ball"),
+    "cube": ("cube", "block"),
+    "cylinder": ("cylinder",),
+    "large": ("large", "big"),
+    "small": ("small", "tiny"),
+    "metal": ("metallic", "metal", "shiny"),
+    "rubber": ("rubber", "matte"),
+    "left": ("left of", "to the left of", "on the left side of"),
+    "right": ("right of", "to the right of", "on the right side of"),
+    "behind": ("behind",),
+    "front": ("in front of",),
+}
+
+#: The other words of the question templates: relnet's families (``templates.py``) and the 90 real
+#: CLEVR v1.0 families, whose sentence forms use the same words plus a few more ("visible",
+#: "anything else", "either", "its").
+_TEMPLATE_WORDS = """
+a an and another any anything are as both color do does either else equal fewer greater has have how
+is it its less made many material more number of or other same shape size than that the there visible
+what
+"""
+#: Punctuation marks of the sentence forms ("There is a red cube; what is its size?").
+_PUNCTUATION = ("?", ";", ",", ".")
+
+
+def _question_words() -> list[str]:
+    nouns = [word for key in ("thing", *SHAPES) for word in SYNONYMS[key]]
+    words = {*_TEMPLATE_WORDS.split(), *nouns, *(noun + "s" for noun in nouns), *COLORS}
+    words.update(word for phrases in SYNONYMS.values() for phrase in phrases for word in phrase.split())
+    return sorted(words)
+
+
+#: Question token ids, fixed for every dataset folder (real CLEVR v1.0 or generated), so that weights
+#: trained on one folder read another's questions alike: 0 pads, 1 stands for any word not listed.
+#: Changing this list renumbers the tokens and invalidates trained weights; a new word should be
+#: appended after the sorted ones rather than sorted in.
+QUESTION_TOKENS: tuple[str, ...] = (PAD, UNKNOWN, *_PUNCTUATION, *_question_words())
+TOKEN_INDEX: dict[str, int] = {token: index for index, token in enumerate(QUESTION_TOKENS)}
