@@ -73,8 +73,10 @@ def main() -> int:
     for path in sorted(Path(args.results).rglob("*.json")):
         record = json.loads(path.read_text())
         name = str(path.relative_to(args.results))
-        weights = path.with_name(str(record.get("weights", "")))
-        if "metrics" not in record or not weights.is_file() or args.only not in name:
+        if "metrics" not in record or not record.get("weights") or args.only not in name:
+            continue
+        weights = path.with_name(str(record["weights"]))
+        if not weights.is_file():
             continue
         source = data_arguments(record)
         if source is None:

@@ -254,8 +254,10 @@ def test_show_draws_pairs(capsys, tmp_path: Path, tiny_sort_of_clevr: Path, mode
     _fails_with(capsys, [*argv[:-4], "--questions", ","], "--questions names no question")
 
 
-def test_reproduce_of_a_task_without_models_fails_before_any_work(capsys, tmp_path: Path) -> None:
-    _fails_with(capsys, ["reproduce", "clevr", "--results", str(tmp_path)], "clevr has no models to reproduce yet")
+def test_reproduce_of_an_unknown_model_fails_before_any_work(capsys, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)  # where data/ would be generated
+    command = ["reproduce", "clevr", "--model", "transformer", "--results", str(tmp_path / "results")]
+    _fails_with(capsys, command, "unknown model 'transformer' for clevr")
     assert not any(tmp_path.iterdir())
 
 

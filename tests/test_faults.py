@@ -336,7 +336,7 @@ def test_reproduce_still_generates_into_a_fresh_or_empty_folder(
     from relnet.training.reproduce import GENERATED_MARKER, ensure_dataset
 
     tiny = GeneratorConfig(train_images=2, val_images=1, test_images=1)
-    monkeypatch.setattr(SortOfClevr, "default_options", lambda self: tiny)
+    monkeypatch.setattr(SortOfClevr, "default_options", lambda self, preset=None: tiny)
     for root in (tmp_path / "fresh", tmp_path / "empty"):
         if root.name == "empty":
             root.mkdir()

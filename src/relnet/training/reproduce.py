@@ -33,9 +33,7 @@ def default_data_root(task_name: str, seed: int, preset: str | None = None) -> P
     return Path("data") / (name if seed == 0 else f"{name}-seed{seed}")
 
 
-def ensure_dataset(
-    task_name: str, root: Path, *, seed: int, preset: str | None = None, progress_note=print
-) -> None:
+def ensure_dataset(task_name: str, root: Path, *, seed: int, preset: str | None = None, progress_note=print) -> None:
     """Generate ``task_name``'s dataset at ``root`` (with ``preset``'s generator options) unless relnet
     already generated it there with the same seed and options.
 
@@ -56,7 +54,9 @@ def ensure_dataset(
             return
     if root.exists() and any(root.iterdir()):
         raise RelnetError(
-            f"{root} exists but does not hold the {task_name} data this command would generate (seed {seed}); "
+            f"{root} exists but does not hold {task_name} data generated with seed {seed}"
+            + (f" and the {preset} preset's options" if "options" in wanted else "")
+            + "; "
             "pass it with --data to use it, or remove it to regenerate"
         )
     progress_note(f"generating {task_name} (seed {seed}) into {root} ...")
