@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -105,6 +105,31 @@ class ConvObjects(nn.Module):
         cells = features.flatten(2).transpose(1, 2)  # (B, h*w, depth)
         coords = coordinate_grid(height, width, device=images.device).to(cells.dtype)
         return torch.cat([cells, coords.expand(batch, -1, -1)], dim=-1)
+
+
+def images_to_float(images: torch.Tensor) -> torch.Tensor:
+    """``(B, H, W, 3)`` uint8 → ``(B, 3, H, W)`` float in [0, 1], converted on the model's device."""
+    return images.permute(0, 3, 1, 2).float().div_(255.0)
+
+
+def encode_each_image_once(
+    encoder: Callable[[torch.Tensor], torch.Tensor], images: torch.Tensor, image_index: torch.Tensor | None
+) -> torch.Tensor:
+    """``encoder`` applied to every *distinct* image of a batch once, its output repeated per question.
+
+    Questions about the same image share its encoding: with batches grouped by image (training
+    ``group_size``, or evaluation in file order, where an image's 20 questions are consecutive), the
+    CNN runs on a fraction of the batch. ``images`` ``(B, H, W, 3)`` uint8, ``image_index`` ``(B,)``
+    → ``encoder``'s output for each row, ``(B, ...)``.
+    """
+    if image_index is None:
+        return encoder(images_to_float(images))
+    distinct, inverse = torch.unique(image_index, return_inverse=True)
+    if len(distinct) == len(image_index):
+        return encoder(images_to_float(images))
+    rows = torch.arange(len(image_index), device=image_index.device)
+    first_row = torch.full_like(distinct, len(image_index)).scatter_reduce(0, inverse, rows, "amin")
+    return encoder(images_to_float(images[first_row]))[inverse]
 
 
 class ObjectRows(nn.Module):

@@ -9,7 +9,6 @@ decoded without caching.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -19,6 +18,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from relnet.data.files import files_fingerprint
 from relnet.errors import DataFormatError
 from relnet.tasks.clevr.format import image_filename, image_path, scenes_path
 
@@ -93,14 +93,7 @@ def check_image(path: Path) -> tuple[int, int]:
 def source_key(root: Path, split: str, indices: list[int]) -> str | None:
     """A digest of the PNG files a cache of ``indices`` is made from (name, size, modification time of
     each); None when one cannot be read."""
-    digest = hashlib.sha256(split.encode())
-    for index in indices:
-        try:
-            stat = image_path(root, split, index).stat()
-        except OSError:
-            return None
-        digest.update(f"\n{index}\t{stat.st_size}\t{stat.st_mtime_ns}".encode())
-    return digest.hexdigest()
+    return files_fingerprint(split, ((str(index), image_path(root, split, index)) for index in indices))
 
 
 def write_cache(root: Path, split: str, indices: list[int], images: np.ndarray) -> Path | None:

@@ -29,10 +29,10 @@ import torch
 from torch import nn
 
 from relnet.nn import MLP, ConvMLP, ConvObjects, ConvStackedAttention, ObjectRows, RelationNetwork, SequenceEncoder
+from relnet.nn.objects import encode_each_image_once
 from relnet.nn.relation import Reduction
 from relnet.tasks.clevr.dataset import STATE_FEATURES
 from relnet.tasks.clevr.vocab import ANSWERS, QUESTION_TOKENS
-from relnet.tasks.sort_of_clevr.models import encode_each_image_once
 
 VOCAB_SIZE = len(QUESTION_TOKENS)
 #: The RN paper's CLEVR CNN: 4 convolutions of 24 kernels, 3×3, stride 2, BN, ReLU (128×128 → 8×8).

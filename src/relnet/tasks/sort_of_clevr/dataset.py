@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import torch
 from PIL import Image, UnidentifiedImageError
 
 from relnet.data import TensorTable
+from relnet.data.files import files_fingerprint
 from relnet.errors import DataFormatError
 from relnet.tasks.sort_of_clevr.format import ALL_SUBTYPES, ANSWERS, COLORS, SHAPES, SplitFile, read_split
 
@@ -50,14 +50,7 @@ def _decode_images(split: SplitFile, root: Path) -> np.ndarray:
 def source_key(split: SplitFile, root: Path) -> str | None:
     """A digest of what a split's image cache is made from: the image size and each scene's image file
     (path, size in bytes, modification time); None when a file cannot be read (then nothing is cached)."""
-    digest = hashlib.sha256(f"{split.image_size}".encode())
-    for scene in split.scenes:
-        try:
-            stat = (root / scene.image).stat()
-        except OSError:
-            return None
-        digest.update(f"\n{scene.image}\t{stat.st_size}\t{stat.st_mtime_ns}".encode())
-    return digest.hexdigest()
+    return files_fingerprint(f"{split.image_size}", ((scene.image, root / scene.image) for scene in split.scenes))
 
 
 def load_images(split: SplitFile, root: Path, *, use_cache: bool = True) -> np.ndarray:

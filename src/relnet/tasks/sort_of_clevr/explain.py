@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import torch
 
-from relnet.nn.objects import coordinate_grid
-from relnet.tasks.sort_of_clevr.models import PixelRelationNetwork, StateRelationNetwork, images_to_float
+from relnet.nn.objects import coordinate_grid, images_to_float
+from relnet.tasks.sort_of_clevr.models import PixelRelationNetwork, StateRelationNetwork
 
 
 @dataclass(frozen=True)

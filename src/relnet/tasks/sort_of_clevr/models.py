@@ -7,39 +7,15 @@ with the image features (MLP).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import torch
 from torch import nn
 
 from relnet.nn import ConvMLP, ConvObjects, ObjectRows, RelationNetwork
+from relnet.nn.objects import encode_each_image_once
 from relnet.tasks.sort_of_clevr.dataset import STATE_FEATURES
 from relnet.tasks.sort_of_clevr.format import ANSWERS, ENCODING_BITS
-
-
-def images_to_float(images: torch.Tensor) -> torch.Tensor:
-    """``(B, H, W, 3)`` uint8 → ``(B, 3, H, W)`` float in [0, 1], converted on the model's device."""
-    return images.permute(0, 3, 1, 2).float().div_(255.0)
-
-
-def encode_each_image_once(
-    encoder: Callable[[torch.Tensor], torch.Tensor], images: torch.Tensor, image_index: torch.Tensor | None
-) -> torch.Tensor:
-    """``encoder`` applied to every *distinct* image of a batch once, its output repeated per question.
-
-    Questions about the same image share its encoding: with batches grouped by image (training
-    ``group_size``, or evaluation in file order, where an image's 20 questions are consecutive), the
-    CNN runs on a fraction of the batch. ``images`` ``(B, H, W, 3)`` uint8, ``image_index`` ``(B,)``
-    → ``encoder``'s output for each row, ``(B, ...)``.
-    """
-    if image_index is None:
-        return encoder(images_to_float(images))
-    distinct, inverse = torch.unique(image_index, return_inverse=True)
-    if len(distinct) == len(image_index):
-        return encoder(images_to_float(images))
-    rows = torch.arange(len(image_index), device=image_index.device)
-    first_row = torch.full_like(distinct, len(image_index)).scatter_reduce(0, inverse, rows, "amin")
-    return encoder(images_to_float(images[first_row]))[inverse]
 
 
 class PixelRelationNetwork(nn.Module):
