@@ -10,9 +10,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from relnet.errors import RelnetError
 from relnet.nn import StackedAttention
 from relnet.tasks.clevr.augment import augment, transform_images
-from relnet.tasks.clevr.dataset import encode_question, load_table, tokenize
+from relnet.tasks.clevr.dataset import STATE_FEATURES, encode_question, load_table, tokenize
 from relnet.tasks.clevr.generate import GenerateConfig, generate
 from relnet.tasks.clevr.models import MODELS
 from relnet.tasks.clevr.templates import ATTRIBUTE_QUESTION, RELATION_WORDS
@@ -196,3 +197,25 @@ def test_crop_without_rotation_is_an_exact_shift() -> None:
     for k, (dx, dy) in enumerate(shifts.tolist()):
         crop = padded[k, 4 + dy : 4 + dy + 20, 4 + dx : 4 + dx + 24].to(torch.uint8)
         assert torch.equal(moved[k], crop)
+
+
+# ----------------------------------------------------------------------------- folders without images
+def test_a_folder_without_images_serves_state_models_and_stops_pixel_models(tiny_clevr: Path, tmp_path: Path) -> None:
+    """--no-render writes the same scenes and questions without images/; state models train on it, and
+    a pixel model stops with a message instead of a KeyError."""
+    states = tmp_path / "states"
+    config = GenerateConfig(images=120, questions_per_image=10, render=False, splits=("train", "val"))
+    generate(states, seed=11, config=config)
+    assert not (states / "images").exists() and not (states / "cache").exists()
+    for kind in ("scenes", "questions"):
+        name = f"CLEVR_train_{kind}.json"
+        assert (
+            json.loads((states / kind / name).read_text())[kind]
+            == json.loads((tiny_clevr / kind / name).read_text())[kind]
+        )
+    table = load_table(states, "train")
+    found = table.__getitems__(list(range(8)))
+    assert "image" not in found and found["state"].shape[1:] == (10, STATE_FEATURES)
+    assert MODELS["rn-state"](**SMALL["rn-state"])(found).shape == (8, len(ANSWERS))
+    with pytest.raises(RelnetError, match="reads images"):
+        MODELS["rn"](**SMALL["rn"])(found)

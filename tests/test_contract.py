@@ -207,3 +207,20 @@ def test_unknown_model_and_preset_messages_name_the_choices() -> None:
         task.preset("transformer", "quick")
     with pytest.raises(RelnetError, match="choose one of quick, full, gpu, paper"):
         task.preset("rn", "huge")
+
+
+def test_a_recipe_trains_on_the_named_data_it_asks_for(toy_tasks, tmp_path: Path, monkeypatch) -> None:
+    """``TrainConfig.data`` names a ``preset_data`` entry: that data is generated in its own folder
+    (once), while recipes without it get their preset's data."""
+    from relnet.training.reproduce import recipe_data
+
+    task = get_task("toy-regression")
+    monkeypatch.setattr(type(task), "preset_data", {"small": PointsOptions(examples=64)})
+    monkeypatch.chdir(tmp_path)
+    named = recipe_data(task.name, TrainConfig(epochs=1, data="small"), preset="quick", seed=0)
+    plain = recipe_data(task.name, TrainConfig(epochs=1), preset="quick", seed=0)
+    assert named == Path("data/toy-regression-small") and plain == Path("data/toy-regression")
+    assert len(task.load(named, "train")) == 64 and len(task.load(plain, "train")) == 2048
+    stamp = (named / "train.npy").stat().st_mtime_ns
+    assert recipe_data(task.name, TrainConfig(epochs=1, data="small"), preset="full", seed=0) == named
+    assert (named / "train.npy").stat().st_mtime_ns == stamp  # found, not generated again

@@ -116,13 +116,14 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
 def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
     from relnet.tasks import get_task
     from relnet.training import train
-    from relnet.training.reproduce import default_data_root, ensure_dataset
+    from relnet.training.reproduce import recipe_data
 
     task = get_task(args.task)
     config = task.preset(args.model, args.preset).with_overrides(**_overrides(args))
-    data = Path(args.data) if args.data else default_data_root(task.name, args.seed, args.preset)
-    if not args.data:
-        ensure_dataset(task.name, data, seed=args.seed, preset=args.preset, progress_note=note)
+    if args.data:
+        data = Path(args.data)
+    else:
+        data = recipe_data(task.name, config, preset=args.preset, seed=args.seed, progress_note=note)
     run_dir = Path(args.run_dir) if args.run_dir else Path("runs") / task.name / args.preset / args.model
     outcome = train(
         task.name,

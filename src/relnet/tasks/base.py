@@ -77,6 +77,9 @@ class TrainConfig:
     # or the budget. For "as far as this machine gets in N minutes" runs; a run stopped by the clock
     # depends on the hardware's speed, so it is not reproducible bit for bit elsewhere.
     time_budget: float | None = None
+    # The ``Task.preset_data`` entry this recipe trains on when no ``--data`` is given (None: its
+    # preset's), e.g. CLEVR's state RN on many more scenes, generated without images.
+    data: str | None = None
     model: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -159,7 +162,8 @@ class Task:
     #: ``{preset: {model name: recipe}}``; presets are ``quick``, ``full``, ``gpu`` and ``paper``.
     recipes: ClassVar[Mapping[str, Mapping[str, TrainConfig]]] = {}
     #: ``{preset: generator options}`` for the data a preset generates when no ``--data`` is given
-    #: (e.g. a small dataset for ``quick``); presets not listed use the options' defaults.
+    #: (e.g. a small dataset for ``quick``); presets not listed use the options' defaults. Other names
+    #: are datasets a recipe asks for by name (``TrainConfig.data``).
     preset_data: ClassVar[Mapping[str, Any]] = {}
     #: How to read the metrics :meth:`summarize` returns; undeclared ones are fractions.
     metrics: ClassVar[tuple[Metric, ...]] = (Metric("accuracy", headline=True, select=True),)

@@ -17,6 +17,7 @@ import torch
 from relnet.errors import DataFormatError, RelnetError, shorten
 from relnet.runtime import device_description
 from relnet.tasks import get_task
+from relnet.tasks.base import TrainConfig
 from relnet.training.results import git_commit, results_table, write_result
 from relnet.training.run import Hardware, evaluate, train
 from relnet.viz import metric_bars
@@ -61,6 +62,14 @@ def ensure_dataset(task_name: str, root: Path, *, seed: int, preset: str | None 
         )
     progress_note(f"generating {task_name} (seed {seed}) into {root} ...")
     generate_dataset(task_name, root, seed=seed, options=task.default_options(preset), marker=wanted)
+
+
+def recipe_data(task_name: str, config: TrainConfig, *, preset: str, seed: int, progress_note=print) -> Path:
+    """The generated data ``config`` trains on (its ``data`` entry, else ``preset``'s), made if missing."""
+    name = config.data or preset
+    root = default_data_root(task_name, seed, name)
+    ensure_dataset(task_name, root, seed=seed, preset=name, progress_note=progress_note)
+    return root
 
 
 def generate_dataset(
@@ -136,14 +145,12 @@ def reproduce(
     for model_name in models:
         task.preset(model_name, preset)  # fail on a bad name before any work
     generated = data_root is None
-    if data_root is None:
-        data_root = default_data_root(task_name, seed, preset)
-        ensure_dataset(task_name, data_root, seed=seed, preset=preset, progress_note=note)
     out_dir = Path(results_dir) / task_name / ("" if preset == "full" else preset)
     commit = git_commit()  # now: the code that runs was loaded now, and may be committed over meanwhile
     records = []
     for model_name in models:
         config = task.preset(model_name, preset).with_overrides(**(overrides or {}))
+        data = data_root or recipe_data(task_name, config, preset=preset, seed=seed, progress_note=note)
         length = f"{config.epochs} epochs"
         if config.time_budget is not None:
             length = f"at most {config.epochs} epochs or {config.time_budget:g} minutes"
@@ -152,7 +159,7 @@ def reproduce(
         outcome = train(
             task_name,
             model_name,
-            data_root,
+            data,
             config,
             run_dir=Path(runs_dir) / task_name / preset / model_name,
             seed=seed,
@@ -161,7 +168,7 @@ def reproduce(
             init_weights=init_weights,
             note=note,
         )
-        metrics = evaluate(outcome.module, data_root, "test", hardware=hardware, progress=progress)
+        metrics = evaluate(outcome.module, data, "test", hardware=hardware, progress=progress)
         wall = time.perf_counter() - start
         if not outcome.is_global_zero:
             continue
@@ -188,7 +195,9 @@ def reproduce(
             "wall_seconds": round(wall, 1),
             "train_seconds": round(outcome.wall_seconds, 1),
             "seed": seed,
-            "data": f"generated with seed {seed}" if generated else str(data_root),
+            "data": f"generated with seed {seed}" + (f" ({config.data} data)" if config.data else "")
+            if generated
+            else str(data_root),
             "init_weights": None if init_weights is None else str(init_weights),
             "weights": weights.name,
             "train_config": asdict(config),

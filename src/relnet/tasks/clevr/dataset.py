@@ -65,16 +65,21 @@ def load_table(root: Path, split: str, *, image_size: tuple[int, int] = (128, 12
     outside the vocabulary, read as ``<unk>``), ``answer``
     ``(B,)`` index into :data:`ANSWERS` (``-100`` when the file has none), ``question_type`` ``(B,)``
     index into :data:`QUESTION_TYPES` (-1: none), ``family`` ``(B,)``, ``image_index`` ``(B,)``, ``image``
-    ``(B, H, W, 3)`` uint8 from the cache, and, when the split has scenes, ``state`` ``(B, 10, F)`` and
-    ``state_mask`` ``(B, 10)``.
+    ``(B, H, W, 3)`` uint8 from the cache (when the split has images), and, when the split has scenes,
+    ``state`` ``(B, 10, F)`` and ``state_mask`` ``(B, 10)``.
     """
     root = Path(root)
     scenes = read_scenes(scenes_path(root, split), split) if scenes_path(root, split).is_file() else None
     questions = read_questions(questions_path(root, split), scenes, split).questions
     width, height = image_size
-    indices, images = load_images(
-        root, split, width, height, [s["image_index"] for s in scenes.scenes] if scenes else None
-    )
+    # A folder generated with --no-render (or a real one without its images) still serves state models.
+    with_images = (root / "images" / split).is_dir() or scenes is None
+    if with_images:
+        indices, images = load_images(
+            root, split, width, height, [s["image_index"] for s in scenes.scenes] if scenes else None
+        )
+    else:
+        indices = sorted(scene["image_index"] for scene in scenes.scenes)
     row_of = {index: row for row, index in enumerate(indices)}
     coded = [encode_question(q["question"]) for q in questions]
     encoded = [ids for ids, _ in coded]
@@ -97,7 +102,9 @@ def load_table(root: Path, split: str, *, image_size: tuple[int, int] = (128, 12
         "family": torch.tensor([int(q.get("question_family_index", -1)) for q in questions]),
         "image_index": torch.tensor([row_of[q["image_index"]] for q in questions], dtype=torch.long),
     }
-    lookups = {"image": ("image_index", torch.from_numpy(images))}  # no copy: a cached split stays mapped
+    lookups = {}
+    if with_images:
+        lookups["image"] = ("image_index", torch.from_numpy(images))  # no copy: a cached split stays mapped
     if scenes is not None:
         ordered = sorted(scenes.scenes, key=lambda scene: scene["image_index"])
         rows, mask = state_rows(ordered)

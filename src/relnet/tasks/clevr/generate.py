@@ -66,6 +66,9 @@ class GenerateConfig:
     cogent: str | None = field(default=None, metadata={"help": "CLEVR-CoGenT colour condition", "choices": ("A", "B")})
     workers: int = field(default=1, metadata={"help": "processes rendering images"})
     supersample: int = field(default=2, metadata={"help": "rays per pixel side"})
+    render: bool = field(
+        default=True, metadata={"help": "render images (off: scenes and questions only, enough for state models)"}
+    )
     min_objects: int = field(default=3, metadata={"help": "fewest objects in a scene"})
     max_objects: int = field(default=10, metadata={"help": "most objects in a scene"})
     hide_test_answers: bool = field(default=False, metadata={"help": "omit test answers/programs like the release"})
@@ -108,6 +111,8 @@ class GenerateConfig:
 def _make_image(job: tuple[int, str, int, GenerateConfig, Path]) -> tuple[dict, np.ndarray | None]:
     seed, split, index, config, root = job
     scene = generate_scene(scene_rng(seed, split, index), split, index, config.scene)
+    if not config.render:
+        return scene, None
     image = render(scene, config.width, config.height, supersample=config.supersample)
     path = image_path(root, split, index)
     Image.fromarray(image).save(path, optimize=False)
@@ -139,7 +144,8 @@ def generate(
     try:
         for split, count in config.split_sizes().items():
             name = names[split]
-            (out / "images" / name).mkdir(parents=True, exist_ok=True)
+            if config.render:
+                (out / "images" / name).mkdir(parents=True, exist_ok=True)
             jobs = [(seed, name, index, config, out) for index in range(count)]
             results = pool.map(_make_image, jobs, chunksize=8) if pool else map(_make_image, jobs)
             rng = np.random.default_rng([seed, sum(map(ord, name)), 1])

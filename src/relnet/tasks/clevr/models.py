@@ -28,6 +28,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from relnet.errors import RelnetError
 from relnet.nn import MLP, ConvMLP, ConvObjects, ConvStackedAttention, ObjectRows, RelationNetwork, SequenceEncoder
 from relnet.nn.objects import encode_each_image_once
 from relnet.nn.relation import Reduction
@@ -59,6 +60,16 @@ def answer_relation_network(
         reduction=reduction,
         **chunking,
     )
+
+
+def images(batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    """The batch's ``image`` ``(B, H, W, 3)``, or a clear error when the data folder has no images."""
+    if "image" not in batch:
+        raise RelnetError(
+            "this CLEVR model reads images, and the data has none (a folder without images/, e.g. generated "
+            "with --no-render): give a folder with images, or train a state model (rn-state) or lstm"
+        )
+    return batch["image"]
 
 
 class QuestionModel(nn.Module):
@@ -105,7 +116,7 @@ class PixelRelationNetwork(QuestionModel):
 
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         """``image`` ``(B, H, W, 3)`` uint8, ``question`` ``(B, L)`` → logits ``(B, len(ANSWERS))``."""
-        objects = encode_each_image_once(self.objects, batch["image"], batch.get("image_index"))
+        objects = encode_each_image_once(self.objects, images(batch), batch.get("image_index"))
         return self.relation(objects, self.question(batch["question"]).to(objects.dtype))
 
 
@@ -174,7 +185,7 @@ class ConvLSTM(QuestionModel):
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         """``image`` ``(B, H, W, 3)`` uint8, ``question`` ``(B, L)`` → ``(B, len(ANSWERS))``."""
         features = encode_each_image_once(
-            lambda images: self.mlp.cnn(images).flatten(1), batch["image"], batch.get("image_index")
+            lambda images: self.mlp.cnn(images).flatten(1), images(batch), batch.get("image_index")
         )
         return self.mlp.head(features, self.question(batch["question"]))
 
@@ -211,7 +222,7 @@ class ConvLSTMAttention(QuestionModel):
 
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         """``image`` ``(B, H, W, 3)`` uint8, ``question`` ``(B, L)`` → ``(B, len(ANSWERS))``."""
-        cells = encode_each_image_once(self.attention.cells, batch["image"], batch.get("image_index"))
+        cells = encode_each_image_once(self.attention.cells, images(batch), batch.get("image_index"))
         return self.attention.head(cells, self.question(batch["question"]))
 
 
