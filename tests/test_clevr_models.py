@@ -219,3 +219,31 @@ def test_a_folder_without_images_serves_state_models_and_stops_pixel_models(tiny
     assert MODELS["rn-state"](**SMALL["rn-state"])(found).shape == (8, len(ANSWERS))
     with pytest.raises(RelnetError, match="reads images"):
         MODELS["rn"](**SMALL["rn"])(found)
+
+
+def test_predict_answers_a_split_without_answers(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`relnet clevr predict` on a split shipped like the release's test split (no answers, no
+    programs): one answer per question with its question_index; a state model without scenes stops."""
+    from relnet.cli import EXIT_USER_ERROR, main
+    from relnet.training.weights import save_weights
+
+    root = tmp_path / "clevr"
+    config = GenerateConfig(
+        images=12, image_size=(48, 32), supersample=1, splits=("train", "test"), hide_test_answers=True
+    )
+    generate(root, seed=3, config=config)
+    weights = {}
+    for name in ("rn", "rn-state"):
+        torch.manual_seed(0)
+        weights[name] = save_weights(tmp_path / f"{name}.safetensors", "clevr", name, SMALL[name], _model(name))
+    out = tmp_path / "predictions.json"
+    argv = ["clevr", "predict", "--weights", str(weights["rn"]), "--data", str(root), "--out", str(out)]
+    assert main(argv) == 0
+    rows = json.loads(out.read_text())["predictions"]
+    asked = json.loads((root / "questions" / "CLEVR_test_questions.json").read_text())["questions"]
+    assert [r["question_index"] for r in rows] == [q["question_index"] for q in asked]
+    assert all(r["answer"] in ANSWERS for r in rows) and "accuracy" not in capsys.readouterr().out
+    (root / "scenes" / "CLEVR_test_scenes.json").unlink()  # the release's test split has no scenes
+    argv[3] = str(weights["rn-state"])
+    assert main(argv) == EXIT_USER_ERROR
+    assert "has no scenes file" in capsys.readouterr().err

@@ -228,10 +228,14 @@ def _format_metrics(metrics: dict[str, float], task_name: str) -> str:
     from relnet.tasks import get_task
 
     task = get_task(task_name)  # fractions print as percentages, counts and values as numbers
-    return "\n".join(
+    shown = {name: value for name, value in metrics.items() if task.metric(name).table}
+    lines = [
         f"  {name:<18} {task.format_metric(name, value):>6}{'%' if task.metric(name).is_percentage else ''}"
-        for name, value in metrics.items()
-    )
+        for name, value in shown.items()
+    ]
+    if len(shown) < len(metrics):
+        lines.append(f"  (and {len(metrics) - len(shown)} more metrics with --json)")
+    return "\n".join(lines)
 
 
 def _text(args: argparse.Namespace, payload: dict[str, Any]) -> str:

@@ -33,6 +33,14 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     show.add_argument("--image", type=int, default=0, help="image_index")
     show.add_argument("--questions", type=int, default=10, help="how many of its questions to list")
     show.add_argument("--out", default="clevr-show.png")
+    predict = verbs.add_parser(
+        "predict", help="answer every question of a split with saved weights (also a split without answers)"
+    )
+    predict.add_argument("--weights", required=True, help="a CLEVR model's .safetensors file")
+    predict.add_argument("--data", required=True, help="a CLEVR v1.0 folder (real or generated)")
+    predict.add_argument("--split", default="test")
+    predict.add_argument("--out", default="clevr-predictions.json", help="JSON file to write")
+    predict.add_argument("--batch-size", type=int, default=512)
     cache = verbs.add_parser("cache", help="decode every split's images once into uint8 arrays")
     cache.add_argument("path")
     cache.add_argument("--size", default="128x128", help="WIDTHxHEIGHT (default 128x128)")
@@ -41,7 +49,7 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     bench.add_argument("--size", default="128x128")
     bench.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     bench.add_argument("--supersample", type=int, default=2)
-    for sub in (answer, stats, show, cache, bench):
+    for sub in (answer, stats, show, predict, cache, bench):
         # SUPPRESS: an absent verb-level flag must not overwrite `relnet clevr --json VERB`.
         sub.add_argument(
             "--json", action="store_true", default=argparse.SUPPRESS, help="print one JSON object on stdout"
@@ -50,9 +58,8 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    return {"answer": _answer, "stats": _stats, "show": _show, "cache": _cache, "bench": _bench}[args.clevr_command](
-        args
-    )
+    verbs = {"answer": _answer, "stats": _stats, "show": _show, "predict": _predict, "cache": _cache, "bench": _bench}
+    return verbs[args.clevr_command](args)
 
 
 def _answer(args: argparse.Namespace) -> dict[str, Any]:
@@ -96,6 +103,45 @@ def _show(args: argparse.Namespace) -> dict[str, Any]:
         ]
     out = draw_scene(root, split, by_index[args.image], questions[: args.questions], Path(args.out))
     return {"out": str(out), "split": split, "image_index": args.image, "text": f"wrote {out}"}
+
+
+def _predict(args: argparse.Namespace) -> dict[str, Any]:
+    """One predicted answer per question, with its ``question_index``, as JSON (CLEVR v1.0's test split
+    has no answers; the predictions file is what its evaluation server took)."""
+    import json
+
+    import torch
+
+    from relnet.tasks.clevr.dataset import IGNORE, load_table
+    from relnet.tasks.clevr.vocab import ANSWERS
+    from relnet.training.weights import load_model
+
+    if args.batch_size < 1:
+        raise RelnetError("--batch-size must be at least 1")
+    header, model = load_model(Path(args.weights), expect_task="clevr")
+    root = Path(args.data)
+    table = load_table(root, args.split)
+    questions = read_questions(questions_path(root, args.split), None, args.split).questions
+    predicted: list[int] = []
+    model.eval()
+    with torch.inference_mode():
+        for start in range(0, len(table), args.batch_size):
+            batch = table.__getitems__(list(range(start, min(start + args.batch_size, len(table)))))
+            predicted += model(batch).argmax(-1).tolist()
+    rows = [
+        {"question_index": q["question_index"], "image_index": q["image_index"], "answer": ANSWERS[p]}
+        for q, p in zip(questions, predicted, strict=True)
+    ]
+    out = Path(args.out)
+    out.write_text(json.dumps({"weights": str(args.weights), "split": args.split, "predictions": rows}) + "\n")
+    known = table.columns["answer"] != IGNORE
+    result: dict[str, Any] = {"out": str(out), "questions": len(rows), "with_answers": int(known.sum())}
+    text = f"wrote {len(rows)} predicted answers ({header['model']}, {args.split}) to {out}"
+    if known.any():
+        right = torch.tensor(predicted)[known] == table.columns["answer"][known]
+        result["accuracy"] = float(right.float().mean())
+        text += f"; accuracy on the {int(known.sum())} with a recorded answer: {100 * result['accuracy']:.1f}%"
+    return {**result, "text": text}
 
 
 def _cache(args: argparse.Namespace) -> dict[str, Any]:

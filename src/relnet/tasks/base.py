@@ -116,13 +116,15 @@ class Metric:
     fraction where lower is better), ``"count"`` (a number, higher is better) or ``"value"`` (a real
     number such as a mean squared error, lower is better). ``headline``: shown first, in progress bars
     and summaries. ``select``: picks the kept epoch; several are compared in declaration order, a later
-    one breaking ties of the earlier ones.
+    one breaking ties of the earlier ones. ``table=False``: kept in the JSON records only, left out of
+    tables, charts and printed lists (e.g. one metric per question family, 90 of them).
     """
 
     name: str
     kind: MetricKind = "fraction"
     headline: bool = False
     select: bool = False
+    table: bool = True
 
     @property
     def higher_is_better(self) -> bool:

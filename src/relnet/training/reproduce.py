@@ -253,7 +253,7 @@ def write_summary(task_name: str, out_dir: Path) -> str:
     table = results_table(task, records)
     commands = "\n".join(sorted({f"    {r['command']}" for r in records}))
     # The chart's axis is accuracy in %: fractions only (no counts, errors or real values).
-    fractions = [name for name in records[0]["metrics"] if task.metric(name).kind == "fraction"]
+    fractions = [n for n in records[0]["metrics"] if task.metric(n).kind == "fraction" and task.metric(n).table]
     metric_bars(records, fractions, Path(out_dir) / "accuracy.png", title=f"{task_name} (test)")
     devices = ", ".join(sorted({r["device"] for r in records}))
     (Path(out_dir) / "README.md").write_text(

@@ -52,7 +52,7 @@ def results_table(task: Task, records: list[dict[str, Any]]) -> str:
     """A markdown table: one row per model, the task's metrics (fractions in %), the paper's figures beside them."""
     metric_names: list[str] = list(task.headline_metrics)
     for record in records:
-        metric_names += [name for name in record["metrics"] if name not in metric_names]
+        metric_names += [n for n in record["metrics"] if n not in metric_names and task.metric(n).table]
     header = ["model", *metric_names, "paper", "wall time"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for record in records:

@@ -72,6 +72,16 @@ def images(batch: dict[str, torch.Tensor]) -> torch.Tensor:
     return batch["image"]
 
 
+def states(batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    """The batch's ``state`` ``(B, n, F)`` and ``state_mask`` ``(B, n)``, or a clear error without scenes."""
+    if "state" not in batch:
+        raise RelnetError(
+            "the state RN reads scene descriptions, and this split has no scenes file (CLEVR v1.0's test "
+            "split ships none): use a split with scenes/, or a pixel model"
+        )
+    return batch["state"], batch["state_mask"]
+
+
 class QuestionModel(nn.Module):
     """A model with a question LSTM: word embeddings (``embed_dim``) and ``question_dim`` units over the
     token ids of ``vocab_size`` words, on packed sequences (padding never enters it)."""
@@ -149,8 +159,9 @@ class StateRelationNetwork(QuestionModel):
 
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         """``state`` ``(B, n, F)``, ``state_mask`` ``(B, n)``, ``question`` ``(B, L)`` → ``(B, len(ANSWERS))``."""
-        objects = self.objects(batch["state"])
-        return self.relation(objects, self.question(batch["question"]).to(objects.dtype), batch["state_mask"])
+        state, mask = states(batch)
+        objects = self.objects(state)
+        return self.relation(objects, self.question(batch["question"]).to(objects.dtype), mask)
 
 
 class ConvLSTM(QuestionModel):

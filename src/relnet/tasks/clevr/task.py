@@ -38,6 +38,8 @@ class Clevr(Task):
         *(Metric(c, headline=True) for c in CATEGORIES),
         # Questions with a word outside the fixed vocabulary (read as <unk>): 0 on relnet's data.
         Metric("unknown_word_questions", kind="count"),
+        # Accuracy per question family (question_family_index of the questions file), in the JSON only.
+        Metric("family_*", table=False),
     )
     group_column = "image_index"  # ~10 questions per image: group_size > 1 runs the CNN once per image
     augment = staticmethod(augment)  # the paper's pad-crop and small rotation, per image (pixel models)
@@ -73,11 +75,12 @@ class Clevr(Task):
             "correct": (output.argmax(-1) == batch["answer"]) & answered,
             "answered": answered,
             "question_type": batch["question_type"],
+            "family": batch["family"],
             "unknown_words": batch["unknown_tokens"] > 0,
         }
 
     def summarize(self, records: Records) -> dict[str, float]:
-        """Accuracy overall and per category of the RN paper's Table 1."""
+        """Accuracy overall, per category of the RN paper's Table 1 and per question family."""
         answered = records["answered"].bool()
         correct = records["correct"].bool()
         metrics = {"accuracy": float(correct[answered].float().mean()) if answered.any() else float("nan")}
@@ -90,4 +93,8 @@ class Clevr(Task):
         for number, category in enumerate(CATEGORIES):
             chosen = answered & (categories == number)
             metrics[category] = float(correct[chosen].float().mean()) if chosen.any() else float("nan")
+        families = records["family"].long()
+        for family in torch.unique(families[answered & (families >= 0)]).tolist():
+            chosen = answered & (families == family)
+            metrics[f"family_{family:02d}"] = float(correct[chosen].float().mean())
         return metrics
