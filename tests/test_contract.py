@@ -224,3 +224,19 @@ def test_a_recipe_trains_on_the_named_data_it_asks_for(toy_tasks, tmp_path: Path
     stamp = (named / "train.npy").stat().st_mtime_ns
     assert recipe_data(task.name, TrainConfig(epochs=1, data="small"), preset="full", seed=0) == named
     assert (named / "train.npy").stat().st_mtime_ns == stamp  # found, not generated again
+
+
+def test_generator_flags_given_to_reproduce_change_the_generated_data(toy_tasks, tmp_path: Path, monkeypatch) -> None:
+    """`relnet reproduce TASK --<generator option>` generates that data into its own folder and says so
+    in the record; beside --data the flag is refused."""
+    from relnet.cli import EXIT_USER_ERROR, main
+
+    monkeypatch.chdir(tmp_path)
+    argv = ["reproduce", "toy-regression", "--quick", "--epochs", "1", "--no-progress", "--examples", "96"]
+    assert main([*argv, "--json"]) == 0
+    folders = [p.name for p in (tmp_path / "data").iterdir()]
+    assert len(folders) == 1 and folders[0].startswith("toy-regression-")
+    assert len(get_task("toy-regression").load(tmp_path / "data" / folders[0], "train")) == 96
+    record = json.loads((tmp_path / "results" / "toy-regression" / "quick" / "pairs.json").read_text())
+    assert record["data"] == "generated with seed 0 with examples=96"
+    assert main([*argv, "--data", "data/" + folders[0]]) == EXIT_USER_ERROR

@@ -113,6 +113,17 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
     return {name: getattr(args, name) for name in names}
 
 
+def _data_options(args: argparse.Namespace, task: Any) -> dict[str, Any]:
+    """The generator flags given to train or reproduce; they make no sense beside --data."""
+    from relnet.cli.options import given_options
+
+    given = given_options(task.options, args) if task.options is not None else {}
+    if given and args.data:
+        flags = ", ".join("--" + name.replace("_", "-") for name in given)
+        raise RelnetError(f"{flags} change the generated data; with --data nothing is generated: give one or the other")
+    return given
+
+
 def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
     from relnet.tasks import get_task
     from relnet.training import train
@@ -120,10 +131,13 @@ def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
 
     task = get_task(args.task)
     config = task.preset(args.model, args.preset).with_overrides(**_overrides(args))
+    overrides = _data_options(args, task)
     if args.data:
         data = Path(args.data)
     else:
-        data = recipe_data(task.name, config, preset=args.preset, seed=args.seed, progress_note=note)
+        data = recipe_data(
+            task.name, config, preset=args.preset, seed=args.seed, overrides=overrides, progress_note=note
+        )
     run_dir = Path(args.run_dir) if args.run_dir else Path("runs") / task.name / args.preset / args.model
     outcome = train(
         task.name,
@@ -171,11 +185,13 @@ def cmd_eval(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def cmd_reproduce(args: argparse.Namespace) -> dict[str, Any]:
+    from relnet.tasks import get_task
     from relnet.training import reproduce
 
     if args.quick and args.preset not in ("full", "quick"):
         raise RelnetError(f"--quick and --preset {args.preset} contradict each other; give one")
     preset = "quick" if args.quick else args.preset
+    data_options = _data_options(args, get_task(args.task))
     records = reproduce(
         args.task,
         models=args.model,
@@ -189,6 +205,7 @@ def cmd_reproduce(args: argparse.Namespace) -> dict[str, Any]:
         progress=not args.no_progress,
         overrides=_overrides(args),
         init_weights=Path(args.init_weights) if args.init_weights else None,
+        data_options=data_options,
         note=note,
     )
     return {"task": args.task, "preset": preset, "results": records}
@@ -405,16 +422,17 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], dict[str, Any]]] = {
 
 def _parse(argv: list[str]) -> argparse.Namespace:
     parser = build_parser()
-    if len(argv) > 1 and argv[0] == "generate" and not argv[1].startswith("-"):
+    if len(argv) > 1 and argv[0] in ("generate", "train", "reproduce") and not argv[1].startswith("-"):
         # A task's generator flags come from its options dataclass, once the task is known (before
-        # parsing, so that `relnet generate TASK --help` lists them).
+        # parsing, so that `relnet generate TASK --help` lists them). For train and reproduce they
+        # change the data generated when no --data is given.
         from relnet.cli.options import add_option_arguments
         from relnet.tasks import get_task
 
         task = get_task(argv[1])
         if task.options is not None:
-            generate_parser = next(action for action in parser._subparsers._group_actions).choices["generate"]
-            add_option_arguments(generate_parser, task.options)
+            command_parser = next(action for action in parser._subparsers._group_actions).choices[argv[0]]
+            add_option_arguments(command_parser, task.options)
     return parser.parse_args(argv)
 
 

@@ -48,11 +48,15 @@ def add_option_arguments(parser: argparse.ArgumentParser, options: type) -> None
         group.add_argument("--" + field.name.replace("_", "-"), help=help_text, **keywords)
 
 
-def options_from_args(options: type, args: argparse.Namespace) -> Any:
-    """An instance of ``options`` with the flags given in ``args`` (the rest at their defaults)."""
-    given = {
+def given_options(options: type, args: argparse.Namespace) -> dict[str, Any]:
+    """``{field: value}`` for the fields of ``options`` whose flags were given in ``args``."""
+    return {
         field.name: getattr(args, _DEST_PREFIX + field.name)
         for field in dataclasses.fields(options)
         if getattr(args, _DEST_PREFIX + field.name, None) is not None
     }
-    return options(**given)
+
+
+def options_from_args(options: type, args: argparse.Namespace) -> Any:
+    """An instance of ``options`` with the flags given in ``args`` (the rest at their defaults)."""
+    return options(**given_options(options, args))

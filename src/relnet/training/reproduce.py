@@ -4,6 +4,7 @@ and write ``results/<task>/`` (one JSON record and weights file per model, a tab
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import os
 import shutil
@@ -25,27 +26,57 @@ from relnet.viz import metric_bars
 GENERATED_MARKER = ".relnet-generated.json"
 
 
-def default_data_root(task_name: str, seed: int, preset: str | None = None) -> Path:
+def _options_tag(overrides: dict[str, Any]) -> str:
+    """A short stable name for a set of generator-option overrides (part of a data folder's name)."""
+    text = json.dumps(overrides, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:8]
+
+
+def default_data_root(
+    task_name: str, seed: int, preset: str | None = None, overrides: dict[str, Any] | None = None
+) -> Path:
     """Where generated data lives when no ``--data`` is given: ``data/<task>`` (seed 0), ``data/<task>-seed<S>``,
-    and ``data/<task>-<preset>...`` for a preset with its own data (``Task.preset_data``)."""
+    ``data/<task>-<preset>...`` for a preset with its own data (``Task.preset_data``), and a suffix
+    naming the generator-option ``overrides`` (e.g. ``--source FILE``) when there are any."""
     name = task_name
     if preset is not None and preset in get_task(task_name).preset_data:
         name += f"-{preset}"
+    if overrides:
+        name += f"-{_options_tag(overrides)}"
     return Path("data") / (name if seed == 0 else f"{name}-seed{seed}")
 
 
-def ensure_dataset(task_name: str, root: Path, *, seed: int, preset: str | None = None, progress_note=print) -> None:
-    """Generate ``task_name``'s dataset at ``root`` (with ``preset``'s generator options) unless relnet
-    already generated it there with the same seed and options.
+def dataset_options(task_name: str, preset: str | None = None, overrides: dict[str, Any] | None = None) -> Any:
+    """The generator options of ``preset``'s data (the defaults when it has none), with ``overrides``."""
+    options = get_task(task_name).default_options(preset)
+    if overrides:
+        if options is None:
+            raise RelnetError(f"{task_name} has no generator options to override")
+        options = dataclasses.replace(options, **overrides)
+    return options
+
+
+def ensure_dataset(
+    task_name: str,
+    root: Path,
+    *,
+    seed: int,
+    preset: str | None = None,
+    overrides: dict[str, Any] | None = None,
+    progress_note=print,
+) -> None:
+    """Generate ``task_name``'s dataset at ``root`` (with ``preset``'s generator options and any
+    ``overrides``) unless relnet already generated it there with the same seed and options.
 
     A folder that exists without relnet's marker (or with another seed or options) is never overwritten.
     """
     root = Path(root)
     marker = root / GENERATED_MARKER
     task = get_task(task_name)
+    options = dataset_options(task_name, preset, overrides)
     wanted: dict[str, Any] = {"task": task_name, "seed": seed}
-    if preset in task.preset_data:
-        wanted["options"] = json.loads(json.dumps(dataclasses.asdict(task.preset_data[preset])))
+    if preset in task.preset_data or overrides:
+        wanted["options"] = json.loads(json.dumps(dataclasses.asdict(options)))
     if marker.is_file():
         try:
             found = json.loads(marker.read_text())
@@ -56,19 +87,28 @@ def ensure_dataset(task_name: str, root: Path, *, seed: int, preset: str | None 
     if root.exists() and any(root.iterdir()):
         raise RelnetError(
             f"{root} exists but does not hold {task_name} data generated with seed {seed}"
-            + (f" and the {preset} preset's options" if "options" in wanted else "")
+            + (" and these generator options" if "options" in wanted else "")
             + "; "
             "pass it with --data to use it, or remove it to regenerate"
         )
     progress_note(f"generating {task_name} (seed {seed}) into {root} ...")
-    generate_dataset(task_name, root, seed=seed, options=task.default_options(preset), marker=wanted)
+    generate_dataset(task_name, root, seed=seed, options=options, marker=wanted)
 
 
-def recipe_data(task_name: str, config: TrainConfig, *, preset: str, seed: int, progress_note=print) -> Path:
-    """The generated data ``config`` trains on (its ``data`` entry, else ``preset``'s), made if missing."""
+def recipe_data(
+    task_name: str,
+    config: TrainConfig,
+    *,
+    preset: str,
+    seed: int,
+    overrides: dict[str, Any] | None = None,
+    progress_note=print,
+) -> Path:
+    """The generated data ``config`` trains on (its ``data`` entry, else ``preset``'s, with the generator
+    option ``overrides``), made if missing."""
     name = config.data or preset
-    root = default_data_root(task_name, seed, name)
-    ensure_dataset(task_name, root, seed=seed, preset=name, progress_note=progress_note)
+    root = default_data_root(task_name, seed, name, overrides)
+    ensure_dataset(task_name, root, seed=seed, preset=name, overrides=overrides, progress_note=progress_note)
     return root
 
 
@@ -132,6 +172,7 @@ def reproduce(
     progress: bool = True,
     overrides: dict[str, Any] | None = None,
     init_weights: Path | None = None,
+    data_options: dict[str, Any] | None = None,
     note=print,
 ) -> list[dict[str, Any]]:
     """Generate (unless ``data_root``), train each model with ``preset``, evaluate on test, and write
@@ -150,7 +191,9 @@ def reproduce(
     records = []
     for model_name in models:
         config = task.preset(model_name, preset).with_overrides(**(overrides or {}))
-        data = data_root or recipe_data(task_name, config, preset=preset, seed=seed, progress_note=note)
+        data = data_root or recipe_data(
+            task_name, config, preset=preset, seed=seed, overrides=data_options, progress_note=note
+        )
         length = f"{config.epochs} epochs"
         if config.time_budget is not None:
             length = f"at most {config.epochs} epochs or {config.time_budget:g} minutes"
@@ -195,9 +238,7 @@ def reproduce(
             "wall_seconds": round(wall, 1),
             "train_seconds": round(outcome.wall_seconds, 1),
             "seed": seed,
-            "data": f"generated with seed {seed}" + (f" ({config.data} data)" if config.data else "")
-            if generated
-            else str(data_root),
+            "data": _data_description(seed, config.data, data_options) if generated else str(data_root),
             "init_weights": None if init_weights is None else str(init_weights),
             "weights": weights.name,
             "train_config": asdict(config),
@@ -220,6 +261,14 @@ RESULT_FIELDS: dict[str, tuple[type | tuple[type, ...], str]] = {
     "device": (str, "the device it ran on"),
     "wall_seconds": ((int, float), "a number of seconds"),
 }
+
+
+def _data_description(seed: int, name: str | None, overrides: dict[str, Any] | None) -> str:
+    """``generated with seed 0``, plus the named dataset and the generator options given on the command line."""
+    text = f"generated with seed {seed}" + (f" ({name} data)" if name else "")
+    if overrides:
+        text += " with " + ", ".join(f"{key}={value}" for key, value in sorted(overrides.items()))
+    return text
 
 
 def read_result(path: Path, task_name: str) -> dict[str, Any] | None:

@@ -27,6 +27,9 @@ class Sudoku(Task):
     options = GeneratorConfig
     models = MODELS
     recipes = RECIPES
+    # Palm's split sizes for the paper preset: `relnet reproduce sudoku --preset paper --source FILE`
+    # with a list of 17-given puzzles (Royle's) builds Palm's dataset (disjoint pools, 17-34 givens).
+    preset_data = {"paper": GeneratorConfig(count=180_000, val_count=18_000, test_count=18_000)}
     # Whole grids solved at the last step pick the kept epoch; blank cells right break ties (early in
     # training no grid is solved yet).
     metrics = (
