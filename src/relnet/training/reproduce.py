@@ -21,7 +21,7 @@ from relnet.tasks import get_task
 from relnet.tasks.base import TrainConfig
 from relnet.training.results import git_commit, results_table, write_result
 from relnet.training.run import Hardware, evaluate, train
-from relnet.viz import metric_bars
+from relnet.viz import metric_bars, metric_curves
 
 GENERATED_MARKER = ".relnet-generated.json"
 
@@ -304,9 +304,19 @@ def write_summary(task_name: str, out_dir: Path) -> str:
     # The chart's axis is accuracy in %: fractions only (no counts, errors or real values).
     fractions = [n for n in records[0]["metrics"] if task.metric(n).kind == "fraction" and task.metric(n).table]
     metric_bars(records, fractions, Path(out_dir) / "accuracy.png", title=f"{task_name} (test)")
+    pictures = ["![accuracy per question type](accuracy.png)"]
+    # A declared family of numbered fractions (jumps_0..7, distance_1..7, step_1..8) is also a curve.
+    for family in (m for m in task.metrics if "*" in m.name and m.kind == "fraction" and m.table):
+        name = family.name.rstrip("_*")
+        drawn = metric_curves(
+            records, family.name, Path(out_dir) / f"{name}.png", paper=task.paper_results, title=f"{task_name} (test)"
+        )
+        if drawn is not None:
+            pictures.append(f"![accuracy per {name.replace('_', ' ')}]({drawn.name})")
     devices = ", ".join(sorted({r["device"] for r in records}))
     (Path(out_dir) / "README.md").write_text(
         f"# {task_name}\n\nTest accuracy (%) on {devices}, produced by\n\n{commands}\n\n{table}\n\n"
-        "![accuracy per question type](accuracy.png)\n"
+        + "\n\n".join(pictures)
+        + "\n"
     )
     return table

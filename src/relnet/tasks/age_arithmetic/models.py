@@ -27,6 +27,7 @@ from torch import nn
 
 from relnet.nn import MLP, RecurrentRelationalNetwork, RelationNetwork
 from relnet.tasks.age_arithmetic.generator import CLASSES, EDGES, PERSONS
+from relnet.tasks.multistep import complete_graph
 
 FACTS = EDGES + 1  # the 7 differences and the anchor fact
 TYPES = 3  # older or the same age, younger, absolute age
@@ -62,13 +63,6 @@ def fact_objects(batch: dict[str, torch.Tensor], scalar: bool) -> torch.Tensor:
         dim=1,
     )  # (B, 8, 2 · numbers)
     return torch.cat([F.one_hot(persons, PERSONS).float().flatten(-2), F.one_hot(kinds, TYPES).float(), numbers], -1)
-
-
-def all_pairs(nodes: int) -> torch.Tensor:
-    """The ``(2, n(n-1))`` directed edges of a complete graph without self-edges (the authors' graph)."""
-    senders, receivers = torch.meshgrid(torch.arange(nodes), torch.arange(nodes), indexing="ij")
-    keep = senders != receivers
-    return torch.stack([senders[keep], receivers[keep]])
 
 
 Readout = Literal["classes", "number"]
@@ -164,7 +158,7 @@ class AgeRRN(nn.Module):
         )
         outputs = readout_size(readout)
         self.head = MLP(readout_widths[0], [*readout_widths[1:], outputs], activate_last=False, dropout=dropout)
-        self.register_buffer("fact_edges", all_pairs(FACTS), persistent=False)
+        self.register_buffer("fact_edges", complete_graph(FACTS), persistent=False)
 
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         """``(B, steps, 100)`` logits."""

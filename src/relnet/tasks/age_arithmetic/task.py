@@ -10,7 +10,6 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from relnet.data import TensorTable
 from relnet.tasks.age_arithmetic.generator import (
@@ -26,6 +25,7 @@ from relnet.tasks.age_arithmetic.generator import (
 )
 from relnet.tasks.age_arithmetic.models import MODELS
 from relnet.tasks.base import Metric, Records, Task, TrainConfig
+from relnet.tasks.multistep import step_loss, step_records, step_summary
 
 DISTANCES = range(PERSONS)  # 0 (the anchor is asked) to 7 (the two ends of a path)
 
@@ -77,35 +77,15 @@ def dataset_stats(root: Path) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------------- metrics
-def step_logits(output: torch.Tensor) -> torch.Tensor:
-    """``(B, 100)`` or the RRN's ``(B, T, 100)`` → ``(B, T, 100)`` (``T`` = 1 for one answer)."""
-    return output[:, None] if output.dim() == 2 else output
-
-
-def loss(output: torch.Tensor, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-    """Cross-entropy, averaged over the steps for the RRN (the paper's loss at every step)."""
-    logits = step_logits(output).float()
-    targets = batch["answer"][:, None].expand(-1, logits.shape[1])
-    return F.cross_entropy(logits.flatten(0, 1), targets.flatten())
-
-
 def records(output: torch.Tensor, batch: dict[str, torch.Tensor]) -> Records:
     """Per question: ``correct`` ``(B, T)`` after each step (``T`` = 1 for the RN and MLP), ``distance`` ``(B,)``."""
-    return {"correct": step_logits(output).argmax(dim=-1) == batch["answer"][:, None], "distance": batch["distance"]}
+    return step_records(output, batch, "distance")
 
 
 def summarize(records: Records) -> dict[str, float]:
     """``accuracy`` (last step), ``distance_<k>`` for k = 0..7 (NaN when a split has none at that
     distance) and, for models that answer at every step, ``step_<t>`` (accuracy after step t)."""
-    correct = records["correct"].float()
-    final, distance = correct[:, -1], records["distance"]
-    metrics = {"accuracy": final.mean().item()}
-    for hops in DISTANCES:
-        chosen = distance == hops
-        metrics[f"distance_{hops}"] = final[chosen].mean().item() if chosen.any() else float("nan")
-    if correct.shape[1] > 1:
-        metrics.update({f"step_{t + 1}": value for t, value in enumerate(correct.mean(dim=0).tolist())})
-    return metrics
+    return step_summary(records, "distance", DISTANCES)
 
 
 # ---------------------------------------------------------------------------- recipes
@@ -169,7 +149,7 @@ class AgeArithmetic(Task):
         Metric("distance_*"),
         Metric("step_*"),
     )
-    loss = staticmethod(loss)
+    loss = staticmethod(step_loss)  # cross-entropy, averaged over the RRN's steps
     records = staticmethod(records)
     summarize = staticmethod(summarize)
     # The paper reports no numbers for this task that we could verify (papers.md §3.5).
