@@ -1,6 +1,7 @@
 """Pure ``torch.nn`` modules for relational reasoning: no task, file format, Lightning or CLI knowledge."""
 
 from relnet.nn.baselines import ConvMLP
+from relnet.nn.frames import FrameObjects
 from relnet.nn.mlp import MLP
 from relnet.nn.mlrn import MultiLayerRelationNetwork
 from relnet.nn.objects import ConvObjects, ObjectRows, conv_stack, coordinate_grid, pad_objects
@@ -14,6 +15,7 @@ __all__ = [
     "MLP",
     "ConvMLP",
     "ConvObjects",
+    "FrameObjects",
     "MultiLayerRelationNetwork",
     "ObjectRows",
     "PairwiseMLP",

@@ -258,4 +258,3 @@ class PrettyClevr(Task):
         if model_name.startswith("rrn-"):
             return {**config, "steps": int(model_name.removeprefix("rrn-"))}
         return config
-
