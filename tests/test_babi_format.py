@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -9,12 +10,14 @@ import pytest
 from relnet.errors import DataFormatError
 from relnet.tasks.babi.format import (
     parse_lines,
+    question_tasks,
     read_split,
     read_task_file,
     resolve_data_dir,
     task_file_name,
     write_task_file,
 )
+from relnet.tasks.babi.stats import dataset_stats
 from relnet.tasks.babi.vocab import ANSWER_INDEX, WORD_INDEX, tokenize
 
 # The first stories of the real en/ train files of tasks 1, 8 and 19 (bAbI v1.2, CC BY 3.0).
@@ -130,3 +133,63 @@ def test_layout_errors(tmp_path: Path) -> None:
     (tmp_path / "qa1_counting_train.txt").rename(tmp_path / "qa1_single-supporting-fact_train.txt")
     with pytest.raises(DataFormatError, match="task 1 has no test file"):
         read_split(tmp_path, "test")
+
+
+# ---------------------------------------------------------------------------- issue 15's bad inputs
+@pytest.mark.parametrize(
+    ("text", "line", "message"),
+    [
+        # A supporting ID beyond the story, in the story before, or naming a question line.
+        ("1 Mary moved to the office.\n2 Where is Mary? \toffice\t7\n", 2, "supporting fact ID 7 is not an earlier"),
+        (REAL[1] + "1 John went to the office.\n2 Where is John? \toffice\t4\n", 8, "not an earlier line of this"),
+        (REAL[1] + "7 John went to the office.\n8 Where is John? \toffice\t7 6\n", 8, "ID 6 is a question, not"),
+        # A question line that lost its TABs (turned into spaces, or dropped with the question mark).
+        ("1 Mary moved to the office.\n2 Where is Mary? office 1\n", 2, "a question without its answer"),
+        ("1 Mary moved to the office.\n2 Where is Mary office 1\n", 2, "a question without its answer"),
+    ],
+)
+def test_bad_references_and_lost_tabs_name_file_and_line(tmp_path: Path, text: str, line: int, message: str) -> None:
+    path = tmp_path / "qa1_single-supporting-fact_train.txt"
+    path.write_text(text)
+    with pytest.raises(DataFormatError, match=re.escape(message)) as error:
+        read_task_file(path)
+    assert str(error.value).startswith(f"{path}, line {line}: ") and "\n" not in str(error.value)
+
+
+@pytest.mark.skipif(not EXAMPLES.is_file(), reason="reference examples not available")
+def test_a_file_of_another_task_stops_at_its_first_question(tmp_path: Path) -> None:
+    """Every real example story reads under its own task's name and is refused under any task that asks
+    differently (tasks 1/11/12/13 and 6/9/10 ask alike and cannot be told apart by their questions)."""
+    alike = [{1, 11, 12, 13}, {6, 9, 10}]
+    sections = dict(section.partition("\n")[::2] for section in EXAMPLES.read_text().split("\n== ")[1:])
+    for name, body in sections.items():
+        own = int(name.removeprefix("qa").partition("_")[0])
+        first_question = next(n for n, raw in enumerate(body.strip("\n").split("\n"), start=1) if "\t" in raw)
+        for task in range(1, 21):
+            path = tmp_path / task_file_name(task, "train", with_name=True)
+            path.write_text(body.strip("\n") + "\n")
+            if task == own or any({own, task} <= group for group in alike):
+                read_task_file(path)
+                continue
+            with pytest.raises(DataFormatError, match=f"not a task {task} ") as error:
+                read_task_file(path)
+            assert str(error.value).startswith(f"{path}, line {first_question}: ")
+            assert "is a file of another task in this folder?" in str(error.value)
+
+
+def test_a_misplaced_file_stops_inspect_with_one_line(tmp_path: Path) -> None:
+    """What ``relnet inspect babi`` prints (as one line, exit 2: test_babi_models checks the CLI side)."""
+    (tmp_path / "qa4_two-arg-relations_train.txt").write_text(REAL[1])
+    (tmp_path / "qa4_two-arg-relations_test.txt").write_text(REAL[1])
+    with pytest.raises(DataFormatError) as error:
+        dataset_stats(tmp_path)
+    message = str(error.value)
+    assert (
+        "\n" not in message
+        and "qa4_two-arg-relations_train.txt, line 3: 'Where is Mary?' is a task 1/11/12/13" in message
+    )
+    assert question_tasks("What is the kitchen north of?") == (4,) and question_tasks("Who are you?") == ()
+    # A question form no template has is no evidence of a misplaced file: it reads.
+    unusual = tmp_path / "qa1_single-supporting-fact_test.txt"
+    unusual.write_text("1 Mary moved to the bathroom.\n2 Whereabouts of Mary?\tbathroom\t1\n")
+    assert len(read_task_file(unusual)) == 1

@@ -25,6 +25,12 @@ end with a statement, a story's last line is a question). So is an answer outsid
 vocabulary (:mod:`relnet.tasks.babi.vocab`, the answers of the English v1.2 tasks): no relnet model
 could give it, so it could only lower the accuracy silently. A line longer than
 :data:`MAX_LINE_LENGTH` characters is refused before it can blow up the token tables.
+
+A question line whose TABs were lost (a line with a ``?`` or starting with a question word but no
+TAB) is refused rather than read as a statement; so is a supporting ID that names a question line.
+In a file named ``qaN_*``, a question whose form belongs only to other tasks (:data:`QUESTION_FORMS`)
+stops the file, so a file of another task put in the wrong place stops at its first question; a form
+no task's template has is let through.
 """
 
 from __future__ import annotations
@@ -72,6 +78,43 @@ _ID = re.compile(r"[1-9][0-9]*")
 MAX_LINE_LENGTH = 1_000
 #: Tasks whose stories may end with a statement (task 20 tells what an agent does after the last question).
 MAY_END_WITH_STATEMENT = frozenset({20})
+#: Words that start a question and never a statement of the English tasks.
+_QUESTION_WORDS = frozenset({"where", "what", "who", "how", "is", "does", "why"})
+
+_NAME = r"(?!the )[a-z]+"
+_THING = r"[a-z]+(?: [a-z]+)*"
+_FORMS: dict[str, tuple[int, ...]] = {
+    rf"where is {_NAME}": (1, 11, 12, 13),
+    rf"where is the {_THING}": (2,),
+    rf"where was the {_THING} before the {_THING}": (3,),
+    rf"where was {_NAME} before the {_THING}": (14,),
+    rf"what is (?:north|south|east|west) of the {_THING}": (4,),
+    rf"what is the {_THING} (?:north|south|east|west) of": (4,),
+    rf"what did {_NAME} give to {_NAME}": (5,),
+    rf"who received the {_THING}": (5,),
+    rf"who gave the {_THING}": (5,),
+    rf"who did {_NAME} give the {_THING} to": (5,),
+    rf"is {_NAME} in the {_THING}": (6, 9, 10),
+    rf"how many objects is {_NAME} carrying": (7,),
+    rf"what is {_NAME} carrying": (8,),
+    rf"what is {_NAME} afraid of": (15,),
+    rf"what colou?r is {_NAME}": (16,),
+    rf"is the {_THING} (?:above|below|to the left of|to the right of) the {_THING}": (17,),
+    rf"does the {_THING} fit in the {_THING}": (18,),
+    rf"is the {_THING} bigger than the {_THING}": (18,),
+    rf"how do you go from the {_THING} to the {_THING}": (19,),
+    rf"where will {_NAME} go": (20,),
+    rf"why did {_NAME} (?:go to|get) the {_THING}": (20,),
+}
+#: The question forms of the English v1.2 tasks (lower-cased, without the question mark) → their tasks.
+QUESTION_FORMS = {re.compile(form): tasks for form, tasks in _FORMS.items()}
+
+
+def question_tasks(question: str) -> tuple[int, ...]:
+    """The tasks whose questions take the form of ``question`` (``()`` for none): tasks 1, 11, 12 and 13
+    ask alike ("Where is Mary?"), and so do 6, 9 and 10 ("Is Mary in the office?")."""
+    text = question.strip().lower().removesuffix("?")
+    return next((tasks for form, tasks in QUESTION_FORMS.items() if form.fullmatch(text)), ())
 
 
 @dataclass(frozen=True)
@@ -109,6 +152,8 @@ def parse_lines(path: Path, text: str) -> list[Story]:
     """Parse the text of one task file into stories; :class:`DataFormatError` names file and line."""
     stories: list[Story] = []
     current: list[Line] = []
+    named = _TASK_PREFIX.match(Path(path).name)
+    task = int(named.group(1)) if named else None
     lines = text.split("\n")
     if lines[-1] != "":
         if text:
@@ -143,10 +188,25 @@ def parse_lines(path: Path, text: str) -> list[Story]:
                 f"line ID {line_id} breaks the sequence: expected {expected} (or 1 to start a new story)",
                 record=where,
             )
-        current.append(_parse_body(path, where, line_id, rest))
+        line = _parse_body(path, where, line_id, rest)
+        for support in line.supports:
+            if current[support - 1].is_question:
+                raise DataFormatError(
+                    path, f"supporting fact ID {support} is a question, not a statement of this story", record=where
+                )
+        # Only a form known to belong to other tasks stops the file: a form no template anticipated
+        # (a real file may hold one) is no evidence of a misplaced file.
+        asked = question_tasks(line.text) if line.is_question and task in TASK_NAMES else ()
+        if asked and task not in asked:
+            raise DataFormatError(
+                path,
+                f"{shorten(line.text.strip())} is a task {'/'.join(map(str, asked))} question, not a task "
+                f"{task} ({TASK_NAMES[task]}) one: is a file of another task in this folder?",
+                record=where,
+            )
+        current.append(line)
     if current:
-        task = _TASK_PREFIX.match(Path(path).name)
-        if not current[-1].is_question and (task is None or int(task.group(1)) not in MAY_END_WITH_STATEMENT):
+        if not current[-1].is_question and task not in MAY_END_WITH_STATEMENT:
             raise DataFormatError(
                 path,
                 "the last story ends with a statement, not a question: is the file truncated?",
@@ -160,7 +220,7 @@ def parse_lines(path: Path, text: str) -> list[Story]:
 
 def _parse_body(path: Path, where: str, line_id: int, rest: str) -> Line:
     if "\t" not in rest:
-        if rest.rstrip().endswith("?"):
+        if "?" in rest or rest.split(maxsplit=1)[0].lower() in _QUESTION_WORDS:
             raise DataFormatError(
                 path,
                 "a question without its answer and supporting IDs (TAB-separated): is the file truncated?",

@@ -21,31 +21,40 @@ ROUNDS = 5  # tasks 9-13: five rounds of two statements and a question
 
 
 def task9(rng: random.Random) -> Story:
+    """Moves, "X is in the P." and negations; each question asks whether someone is in some place.
+
+    As in the official Negation task: half the statements are moves, a quarter "X is in the P." and a
+    quarter negations ("X is not in the P." or "X is no longer in the P."). A negation names where the
+    person was (their last affirmed place, or where they were before the story mentioned them) and sends
+    them somewhere the story does not tell. The question picks someone already mentioned; about an
+    affirmative latest fact it asks that place ("yes") or, half the time, another one ("no"); about a
+    negation it asks the negated place ("no"). So "yes" answers 3/8 of the questions.
+    """
     story = StoryBuilder(space_before_tab=True)
-    known: dict[str, tuple[bool, str, int]] = {}  # person → (is there, place, line)
+    where = {person: pick(rng, PLACES) for person in PEOPLE}  # the true places, unknown to the reader
+    latest: dict[str, tuple[bool, str, int]] = {}  # person → (affirmative, place, line) of the latest fact
+    mentioned: list[str] = []
     for _ in range(ROUNDS):
         for _ in range(2):
             person = pick(rng, PEOPLE)
-            place = other(rng, PLACES, known.get(person, (False, None))[1])
             roll = rng.random()
-            if roll < 0.35:
-                text, there = move_text(rng, person, place), True
-            elif roll < 0.6:
-                text, there = f"{person} is in the {place}.", True
-            elif roll < 0.8:
-                text, there = f"{person} is not in the {place}.", False
+            if roll < 0.75:
+                place = other(rng, PLACES, where[person])
+                text = move_text(rng, person, place) if roll < 0.5 else f"{person} is in the {place}."
+                where[person] = place
             else:
-                text, there = f"{person} is no longer in the {place}.", False
-            known[person] = (there, place, story.say(text))
-        present = [p for p in sorted(known) if known[p][0]]
-        if present and rng.random() < 0.5:
-            person = pick(rng, present)
-            story.ask(f"Is {person} in the {known[person][1]}?", "yes", [known[person][2]])
+                place = where[person]
+                text = f"{person} is {pick(rng, ('not', 'no longer'))} in the {place}."
+                where[person] = other(rng, PLACES, place)
+            latest[person] = (roll < 0.75, place, story.say(text))
+            if person not in mentioned:
+                mentioned.append(person)
+        person = pick(rng, mentioned)
+        affirmative, place, line = latest[person]
+        if affirmative and rng.random() < 0.5:
+            story.ask(f"Is {person} in the {other(rng, PLACES, place)}?", "no", [line])
         else:
-            person = pick(rng, sorted(known))
-            there, place, line = known[person]
-            asked = other(rng, PLACES, place) if there else place
-            story.ask(f"Is {person} in the {asked}?", "no", [line])
+            story.ask(f"Is {person} in the {place}?", "yes" if affirmative else "no", [line])
     return story.story()
 
 
@@ -81,8 +90,9 @@ def task11(rng: random.Random) -> Story:
     where: dict[str, tuple[str, list[int]]] = {}
     for _ in range(ROUNDS):
         person = pick(rng, PEOPLE)
-        first = story.say(move_text(rng, person, other(rng, PLACES, where.get(person, ("",))[0])))
-        place = pick(rng, PLACES)
+        start = other(rng, PLACES, where.get(person, ("",))[0])
+        first = story.say(move_text(rng, person, start))
+        place = other(rng, PLACES, start)  # a move to where one already is is no action
         second = story.say(f"{pick(rng, THEN)} {move_text(rng, PRONOUN[person], place)}")
         where[person] = (place, [first, second])
         asked = pick(rng, sorted(where))
@@ -96,15 +106,18 @@ def _pair(rng: random.Random) -> tuple[str, str]:
 
 
 def task12(rng: random.Random) -> Story:
+    """Two pairs move to two different places each round; the question asks about one of the four movers."""
     story = StoryBuilder(space_before_tab=True)
     where: dict[str, tuple[str, int]] = {}
     for _ in range(ROUNDS):
-        for _ in range(2):
-            first, second = _pair(rng)
-            place = pick(rng, PLACES)
-            line = story.say(move_text(rng, f"{first} and {second}", place))
-            where[first] = where[second] = (place, line)
-        asked = pick(rng, sorted(where))
+        movers: list[str] = []
+        for place in rng.sample(PLACES, 2):
+            pair = _pair(rng)
+            line = story.say(move_text(rng, f"{pair[0]} and {pair[1]}", place))
+            for person in pair:
+                where[person] = (place, line)
+            movers.extend(pair)
+        asked = pick(rng, movers)
         story.ask(f"Where is {asked}?", where[asked][0], [where[asked][1]])
     return story.story()
 
@@ -114,8 +127,8 @@ def task13(rng: random.Random) -> Story:
     where: dict[str, tuple[str, list[int]]] = {}
     for _ in range(ROUNDS):
         first, second = _pair(rng)
-        named = story.say(move_text(rng, f"{first} and {second}", pick(rng, PLACES)))
-        place = pick(rng, PLACES)
+        start, place = rng.sample(PLACES, 2)
+        named = story.say(move_text(rng, f"{first} and {second}", start))
         they = story.say(f"{pick(rng, THEN)} {move_text(rng, 'they', place)}")
         where[first] = where[second] = (place, [named, they])
         asked = pick(rng, sorted(where))

@@ -11,20 +11,41 @@ COMPASS = {"north": (0, 1), "south": (0, -1), "east": (1, 0), "west": (-1, 0)}
 OPPOSITE = {"north": "south", "south": "north", "east": "west", "west": "east"}
 
 
+AXES = (("north", "south"), ("east", "west"))
+
+
 def task4(rng: random.Random) -> Story:
+    """Three places in a row on one axis, told as two facts; the question links the middle place and one end.
+
+    ``first`` lies ``toward`` of ``middle``, which lies ``toward`` of ``last``. The two facts come in either
+    order and each is told from either end ("The A is north of the B." or "The B is south of the A."); the
+    question asks one of four forms of a relation between the middle place and one end, so its answer is
+    the middle place half the time and a literal match of a fact half the time (official IsDir task).
+    """
     story = StoryBuilder(space_before_tab=False)
-    middle, first, second = rng.sample(PLACES, 3)
-    direction = pick(rng, list(COMPASS))
-    other_direction = pick(rng, [d for d in COMPASS if d != direction])
-    facts = [(first, direction, middle), (second, other_direction, middle)]
-    rng.shuffle(facts)
-    lines = [story.say(f"The {a} is {d} of the {b}.") for a, d, b in facts]
-    index = rng.randrange(2)
-    a, d, b = facts[index]
-    if rng.random() < 0.5:
-        story.ask(f"What is {d} of the {b}?", a, [lines[index]])
-    else:
-        story.ask(f"What is the {a} {d} of?", b, [lines[index]])
+    first, middle, last = rng.sample(PLACES, 3)
+    toward, away = pick(rng, AXES)
+    facts = [(first, middle), (middle, last)]  # (a, b): a lies `toward` of b
+    order = [0, 1]
+    rng.shuffle(order)
+    line_of: dict[int, int] = {}
+    for index in order:
+        a, b = facts[index]
+        told = f"The {a} is {toward} of the {b}." if rng.random() < 0.5 else f"The {b} is {away} of the {a}."
+        line_of[index] = story.say(told)
+    # The asked relation: the middle place lies `direction` of `end`.
+    direction, end, fact = (toward, last, 1) if rng.random() < 0.5 else (away, first, 0)
+    opposite = away if direction == toward else toward
+    question, answer = pick(
+        rng,
+        [
+            (f"What is {direction} of the {end}?", middle),
+            (f"What is {opposite} of the {middle}?", end),
+            (f"What is the {middle} {direction} of?", end),
+            (f"What is the {end} {opposite} of?", middle),
+        ],
+    )
+    story.ask(question, answer, [line_of[fact]])
     return story.story()
 
 
@@ -62,39 +83,54 @@ def task17(rng: random.Random) -> Story:
 
 
 def task19(rng: random.Random) -> Story:
-    """Six rooms on a grid joined by five told adjacencies (a tree); one two-step route question."""
+    """A two-step route between two of six rooms on a grid, and three more rooms off it; five facts.
+
+    As in the official PathFinding task: the route ``start`` → ``middle`` → ``end`` is laid first (the
+    second step never turns back), then three decoy rooms, each next to a room already placed (the
+    first decoy next to the start or the middle, the last one possibly next to another decoy) on a free
+    grid cell. The five facts come in a random order, each told from either end; the question asks for
+    the route.
+    """
     story = StoryBuilder(space_before_tab=False)
     rooms = list(PLACES)
     rng.shuffle(rooms)
-    cell = {rooms[0]: (0, 0)}
+    start, middle, end, *decoys = rooms
+    first = pick(rng, list(COMPASS))
+    second = pick(rng, [d for d in COMPASS if d != OPPOSITE[first]])
+    cell = {start: (0, 0)}
     edges: list[tuple[str, str, str]] = []  # (room, direction, neighbour): neighbour lies `direction` of room
-    for room in rooms[1:]:
-        while True:
-            anchor = pick(rng, list(cell))
-            direction = pick(rng, list(COMPASS))
-            dx, dy = COMPASS[direction]
-            spot = (cell[anchor][0] + dx, cell[anchor][1] + dy)
-            if spot not in cell.values():
-                break
-        cell[room] = spot
+    placed = [start]
+    for room, anchor, direction in ((middle, start, first), (end, middle, second)):
+        cell[room] = _step(cell[anchor], direction)
         edges.append((anchor, direction, room))
+        placed.append(room)
+    for room in decoys:
+        options = [
+            (anchor, direction)
+            for anchor in placed[: len(placed) - 1]  # not next to the room placed last (official order)
+            for direction in COMPASS
+            if _step(cell[anchor], direction) not in cell.values()
+        ]
+        anchor, direction = pick(rng, options)
+        cell[room] = _step(cell[anchor], direction)
+        edges.append((anchor, direction, room))
+        placed.append(room)
     rng.shuffle(edges)
-    step: dict[tuple[str, str], tuple[str, int]] = {}  # (from, to) → (direction letter, line)
+    line_of: dict[tuple[str, str], int] = {}
     for anchor, direction, room in edges:
         if rng.random() < 0.5:
             line = story.say(f"The {room} is {direction} of the {anchor}.")
         else:
             line = story.say(f"The {anchor} is {OPPOSITE[direction]} of the {room}.")
-        step[(anchor, room)] = (direction[0], line)
-        step[(room, anchor)] = (OPPOSITE[direction][0], line)
-    routes = [
-        (start, end, middle)
-        for start in rooms
-        for middle in rooms
-        for end in rooms
-        if start != end and (start, middle) in step and (middle, end) in step and (start, end) not in step
-    ]
-    start, end, middle = pick(rng, routes)
-    (first, first_line), (second, second_line) = step[(start, middle)], step[(middle, end)]
-    story.ask(f"How do you go from the {start} to the {end}?", f"{first},{second}", [first_line, second_line])
+        line_of[(anchor, room)] = line
+    story.ask(
+        f"How do you go from the {start} to the {end}?",
+        f"{first[0]},{second[0]}",
+        [line_of[(start, middle)], line_of[(middle, end)]],
+    )
     return story.story()
+
+
+def _step(position: tuple[int, int], direction: str) -> tuple[int, int]:
+    dx, dy = COMPASS[direction]
+    return position[0] + dx, position[1] + dy

@@ -51,6 +51,8 @@ class ActorWorld:
     #: person → items carried (in pick-up order), and every line where they handled an item
     carrying: dict[str, list[str]] = field(default_factory=dict)
     handling: dict[str, list[int]] = field(default_factory=dict)
+    #: people who picked up, dropped or gave something themselves, in the order they first did
+    agents: list[str] = field(default_factory=list)
     gives: list[Give] = field(default_factory=list)
 
     # -------------------------------------------------------------- actions
@@ -118,6 +120,8 @@ class ActorWorld:
     def _handled(self, person: str, item: str, line: int) -> None:
         self.handled_at[item] = line
         self.handling.setdefault(person, []).append(line)
+        if person not in self.agents:
+            self.agents.append(person)
 
     # -------------------------------------------------------------- random steps
     def step(self, *, get: float = 0.0, drop: float = 0.0, give: float = 0.0) -> int:
