@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -38,15 +39,33 @@ def draw_pairs(
         np.fill_diagonal(strength, -np.inf)
         flat = np.argsort(strength, axis=None)[::-1][:top_pairs]
         peak = strength.flat[flat[0]]
-        positions = np.asarray(panel["positions"])
-        for rank, index in enumerate(flat):
-            i, j = np.unravel_index(index, strength.shape)
-            weight = strength[i, j] / peak if peak > 0 else 0.0
-            (x0, y0), (x1, y1) = positions[i], positions[j]
-            axis.plot([x0, x1], [y0, y1], color="black", linewidth=0.8 + 2.5 * weight, alpha=0.3 + 0.6 * weight)
-            axis.text((x0 + x1) / 2, (y0 + y1) / 2, str(rank + 1), fontsize=6, color="purple")
+        pairs = [np.unravel_index(index, strength.shape) for index in flat]
+        weights = [strength[i, j] / peak if peak > 0 else 0.0 for i, j in pairs]
+        draw_pair_lines(axis, pairs, np.asarray(panel["positions"]), weights)
     figure.tight_layout()
     try:
         return save_figure(figure, path)
     finally:
         plt.close(figure)
+
+
+def draw_pair_lines(
+    axis: Any,
+    pairs: Sequence[tuple[int, int]],
+    positions: np.ndarray,
+    weights: Sequence[float],
+    colors: Sequence[str] | None = None,
+) -> None:
+    """Draw ``pairs`` ``(i, j)`` between ``positions`` ``(n, 2)`` (x, y), numbered by rank, each
+    thicker and more opaque with its weight in [0, 1]; a pair ``(i, i)`` is a ring around object i."""
+    for rank, ((i, j), weight) in enumerate(zip(pairs, weights, strict=True)):
+        color = "black" if colors is None else colors[rank]
+        (x0, y0), (x1, y1) = positions[i], positions[j]
+        style = {"color": color, "linewidth": 0.8 + 2.5 * weight, "alpha": 0.3 + 0.6 * weight}
+        if i == j:
+            axis.plot(
+                [x0], [y0], marker="o", markersize=9, markeredgewidth=style["linewidth"], fillstyle="none", **style
+            )
+        else:
+            axis.plot([x0, x1], [y0, y1], **style)
+        axis.text((x0 + x1) / 2, (y0 + y1) / 2, str(rank + 1), fontsize=6, color="purple")
