@@ -403,9 +403,9 @@ def _bench_names() -> list[str]:
 
 def _task_commands(commands: argparse._SubParsersAction) -> dict[str, tuple[argparse.ArgumentParser, Any]]:
     """The task-specific verbs (``relnet solve``, ``relnet clevr ...``) with their parsers."""
-    from relnet.cli import clevr, explain, solve
+    from relnet.cli import clevr, demo, explain, solve
 
-    return {module.VERB: (module.add_parser(commands), module.run) for module in (solve, clevr, explain)}
+    return {module.VERB: (module.add_parser(commands), module.run) for module in (solve, clevr, explain, demo)}
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], dict[str, Any]]] = {
