@@ -224,6 +224,8 @@ def test_a_recipe_trains_on_the_named_data_it_asks_for(toy_tasks, tmp_path: Path
     stamp = (named / "train.npy").stat().st_mtime_ns
     assert recipe_data(task.name, TrainConfig(epochs=1, data="small"), preset="full", seed=0) == named
     assert (named / "train.npy").stat().st_mtime_ns == stamp  # found, not generated again
+    with pytest.raises(RelnetError, match="data 'huge', which is not declared"):
+        recipe_data(task.name, TrainConfig(epochs=1, data="huge"), preset="quick", seed=0)
 
 
 def test_generator_flags_given_to_reproduce_change_the_generated_data(toy_tasks, tmp_path: Path, monkeypatch) -> None:

@@ -107,6 +107,11 @@ def recipe_data(
     """The generated data ``config`` trains on (its ``data`` entry, else ``preset``'s, with the generator
     option ``overrides``), made if missing."""
     name = config.data or preset
+    if config.data is not None and config.data not in get_task(task_name).preset_data:
+        known = ", ".join(get_task(task_name).preset_data) or "none"
+        raise RelnetError(
+            f"the recipe asks for {task_name} data {config.data!r}, which is not declared (known: {known})"
+        )
     root = default_data_root(task_name, seed, name, overrides)
     ensure_dataset(task_name, root, seed=seed, preset=name, overrides=overrides, progress_note=progress_note)
     return root
