@@ -243,6 +243,8 @@ def test_predict_answers_a_split_without_answers(tmp_path: Path, capsys: pytest.
     asked = json.loads((root / "questions" / "CLEVR_test_questions.json").read_text())["questions"]
     assert [r["question_index"] for r in rows] == [q["question_index"] for q in asked]
     assert all(r["answer"] in ANSWERS for r in rows) and "accuracy" not in capsys.readouterr().out
+    assert main([*argv, "--batch-size", "0"]) == EXIT_USER_ERROR
+    assert "--batch-size must be at least 1" in capsys.readouterr().err
     (root / "scenes" / "CLEVR_test_scenes.json").unlink()  # the release's test split has no scenes
     argv[3] = str(weights["rn-state"])
     assert main(argv) == EXIT_USER_ERROR
