@@ -36,6 +36,9 @@ VARIANTS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "cell-means+g-128": ({}, {"cell_means": True, "g_widths": (128,) * 4}),
     "lr-2e-3": ({"lr": 2e-3}, {}),
     "cell-means+lr-2e-3": ({"lr": 2e-3}, {"cell_means": True}),
+    "gate": ({}, {"condition_gate": True}),
+    "gate+cell-means": ({}, {"condition_gate": True, "cell_means": True}),
+    "no-bn": ({}, {"batch_norm": False}),
 }
 
 
