@@ -122,11 +122,6 @@ class PairwiseMLP(nn.Module):
         if condition is None:
             return row_term + first.bias, column_term
         per_sample = F.linear(condition, weight[:, 2 * d :], first.bias)  # (B, h): once per sample
-        gate = getattr(self, "condition_gate", None)
-        if gate is not None:
-            # (W_i x_i + W_j x_j) * (1 + G q): the question scales the object features it needs.
-            scale = 1 + gate(condition)[:, None, :]
-            row_term, column_term = row_term * scale, column_term * scale
         return row_term + per_sample[:, None, :], column_term
 
     def rows_per_chunk(

@@ -57,7 +57,6 @@ class RelationNetwork(PairwiseMLP):
         self_pairs: bool = True,
         pair_chunk_size: int | None = None,
         pair_memory_budget_mb: float | None = None,
-        condition_gate: bool = False,
     ) -> None:
         super().__init__()
         check_pair_options(reduction, pair_chunk_size, pair_memory_budget_mb)
@@ -71,10 +70,6 @@ class RelationNetwork(PairwiseMLP):
         # The attribute names are those of the saved weights (``g_first.weight``, ``g_rest.0.weight``, ...).
         self.g_first, self.g_rest = build_g(object_dim, g_widths, condition_dim)
         self.relation_dim = g_widths[-1]
-        if condition_gate:
-            self.condition_gate = nn.Linear(condition_dim, g_widths[0])
-            nn.init.zeros_(self.condition_gate.weight)
-            nn.init.zeros_(self.condition_gate.bias)
         self.f = MLP(self.relation_dim, [*f_widths, output_dim], activate_last=False, dropout=f_dropout)
 
     def g_layers(self) -> tuple[nn.Linear, nn.Module]:

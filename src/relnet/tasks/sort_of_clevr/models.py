@@ -31,7 +31,6 @@ class PixelRelationNetwork(nn.Module):
         pair_chunk_size: int | None = None,
         batch_norm: bool = True,
         cell_means: bool = False,
-        condition_gate: bool = False,
     ) -> None:
         super().__init__()
         self.objects = ConvObjects(3, channels, batch_norm=batch_norm, cell_means=cell_means)
@@ -44,7 +43,6 @@ class PixelRelationNetwork(nn.Module):
             f_dropout=f_dropout,
             reduction=reduction,
             pair_chunk_size=pair_chunk_size,
-            condition_gate=condition_gate,
         )
 
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
