@@ -1,6 +1,8 @@
 """``relnet show``: draw a trained model's answers on some questions and the object pairs behind them.
 
 One drawing function per task that has pictures; a task without one gets a clear error.
+
+    relnet show --weights results/clevr/quick/rn.safetensors --data data/clevr-quick --questions 0,1,2,3 --out rn.png
 """
 
 from __future__ import annotations
@@ -49,8 +51,102 @@ def _sort_of_clevr(model_name: str, model: nn.Module, root: Path, split: str, in
     return draw_pairs(panels, out)
 
 
+#: CLEVR pairs drawn per question.
+CLEVR_TOP_PAIRS = 5
+
+
+def _clevr(model_name: str, model: nn.Module, root: Path, split: str, indices: list[int], out: Path) -> Path:
+    """CLEVR: the image (or, for a folder without images, a top-down map of the scene), the question,
+    the model's answer and the truth, and for the RNs the pairs whose removal alone changes the answer's
+    margin most (exact, :mod:`relnet.nn.attribution`): feature-map cells for the pixel RN, the scene's
+    objects for the state RN. Models without pairs get the picture, the answer and a note."""
+    import json
+    import textwrap
+
+    from relnet.tasks.clevr.dataset import IGNORE, load_table
+    from relnet.tasks.clevr.format import questions_path, scenes_path
+    from relnet.tasks.clevr.vocab import ANSWERS
+    from relnet.viz.clevr_pairs import draw_clevr_pairs, feature_grid, slot_kind, slot_positions, top_pairs
+
+    root = Path(root)
+    table = load_table(root, split)
+    bad = [index for index in indices if not 0 <= index < len(table)]
+    if bad:
+        raise RelnetError(f"question indices {bad} are out of range: {split} has {len(table)} questions")
+    # load_table has just read and validated both files: the records are read again without checking.
+    questions = json.loads(questions_path(root, split).read_bytes())["questions"]
+    scenes = {}
+    if scenes_path(root, split).is_file():
+        scenes = {scene["image_index"]: scene for scene in json.loads(scenes_path(root, split).read_bytes())["scenes"]}
+    batch = table.__getitems__(indices)
+    answers, effects, pair_mask = _clevr_answers(model.eval(), batch)
+    kind = slot_kind(model)
+    image = batch.get("image")
+    grid = feature_grid(model, *image.shape[1:3]) if image is not None else None
+    panels = []
+    for row, index in enumerate(indices):
+        question = questions[index]
+        scene = scenes.get(question["image_index"])
+        objects = None if scene is None else scene["objects"]
+        answer = ANSWERS[int(answers[row])]
+        truth = int(batch["answer"][row])
+        if truth == IGNORE:
+            verdict = "the file has no answer"
+        else:
+            verdict = "right" if ANSWERS[truth] == answer else f"wrong, truth {ANSWERS[truth]}"
+        text = textwrap.shorten(question["question"], 200)
+        panel = {
+            "title": f"#{index} {textwrap.fill(text, 56)}\n{model_name} says {answer} ({verdict})",
+            "image": None if image is None else image[row].numpy(),
+            "objects": objects,
+            "directions": None if scene is None else scene.get("directions"),
+            "grid": grid,
+            "pairs": None,
+            "positions": None,
+            "note": None,
+        }
+        if effects is not None:
+            slots = effects.shape[-1]
+            panel["positions"] = slot_positions(
+                kind, slots, grid=grid, objects=objects, directions=panel["directions"], on_image=image is not None
+            )
+            panel["pairs"] = top_pairs(effects[row], pair_mask[row], CLEVR_TOP_PAIRS)
+            if panel["positions"] is None:
+                panel["note"] = "no scene for this image: its objects cannot be placed"
+        panels.append(panel)
+    if effects is None:
+        legend = f"{model_name} has no relation network, so no pairs to draw: the picture, its answer and the truth"
+    else:
+        what = "feature-map cells (the pixel RN's objects)" if kind == "cells" else "objects"
+        where = "on the image" if image is not None else "on a top-down map of the scene (the folder has no images)"
+        legend = (
+            f"Lines join the {CLEVR_TOP_PAIRS} pairs of {what} whose removal alone changes the answer's margin most "
+            f"(exact effects), {where}; green supports the answer, red opposes it; numbered by rank"
+        )
+    return draw_clevr_pairs(panels, out, legend=legend)
+
+
+def _clevr_answers(
+    model: nn.Module, batch: dict[str, torch.Tensor]
+) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+    """The model's answers ``(B,)`` and, for a model with a relation network, each pair's exact effect
+    on the answer's margin ``(B, n, n)`` (:meth:`~relnet.nn.attribution.PairTerms.removal_effects`)
+    with the valid pairs ``(B, n, n)``; ``None, None`` for a model without one."""
+    from relnet.explain.capture import forward_with_terms, relation_module
+
+    try:
+        relation = relation_module(model, "the model")
+    except RelnetError:
+        with torch.no_grad():
+            return model(batch).argmax(-1), None, None
+    with torch.no_grad():  # f runs again on every pair's removal; no gradients wanted
+        terms = forward_with_terms(model, relation, batch).to(torch.float64)
+        answers = terms.output().argmax(-1)
+        return answers, terms.removal_effects(answers, margin=True), terms.pair_mask
+
+
 ShowFunction = Callable[[str, nn.Module, Path, str, list[int], Path], Path]
-SHOW: dict[str, ShowFunction] = {"sort-of-clevr": _sort_of_clevr}
+SHOW: dict[str, ShowFunction] = {"sort-of-clevr": _sort_of_clevr, "clevr": _clevr}
 
 
 def show(task: str, model_name: str, model: nn.Module, root: Path, split: str, indices: list[int], out: Path) -> Path:

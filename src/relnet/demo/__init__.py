@@ -1,5 +1,5 @@
-"""``relnet demo``: a local web page over the committed weights (Sudoku RRN beliefs, Sort-of-CLEVR and
-bAbI pairs).
+"""``relnet demo``: a local web page over the committed weights (Sudoku RRN beliefs, Sort-of-CLEVR, bAbI
+and CLEVR pairs).
 
 Standard library only (``http.server``), so the ``demo`` extra installs nothing heavy; see docs/demo.md.
 """

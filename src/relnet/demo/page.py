@@ -20,6 +20,7 @@ table.grid td:nth-child(3n) { border-right: 2px solid #333; }
 textarea { width: 100%; font-family: monospace; }
 .models { display: flex; gap: 1.5em; flex-wrap: wrap; }
 .muted { color: #666; font-size: .9em; }
+#clevr3d-examples li { cursor: pointer; }
 </style>
 </head>
 <body>
@@ -28,6 +29,7 @@ textarea { width: 100%; font-family: monospace; }
   <button id="tab-sudoku" class="on" onclick="show('sudoku')">Sudoku (RRN)</button>
   <button id="tab-clevr" onclick="show('clevr')">Sort-of-CLEVR (RN)</button>
   <button id="tab-babi" onclick="show('babi')">bAbI (RN)</button>
+  <button id="tab-clevr3d" onclick="show('clevr3d')">CLEVR (RN)</button>
 </nav>
 
 <section id="sudoku" class="on">
@@ -76,9 +78,29 @@ Daniel moved to the hallway.</textarea>
   </div>
 </section>
 
+<section id="clevr3d">
+  <p id="clevr3d-folders">Folder <select id="clevr3d-data" onchange="clevrRange()"></select>
+     scene <input id="clevr3d-scene" type="number" min="0" value="0"> <span id="clevr3d-range" class="muted"></span></p>
+  <p>Question <input id="clevr3d-question" size="70" value="How many cubes are there?">
+     <button id="clevr3d-ask" onclick="askClevr3d()">Ask</button></p>
+  <div id="clevr3d-error" class="error" role="alert"></div>
+  <div id="clevr3d-result" hidden>
+    <p><b id="clevr3d-asked"></b> True answer: <b id="clevr3d-truth"></b></p>
+    <p id="clevr3d-unknown" class="error"></p>
+    <img id="clevr3d-image" alt="the scene">
+    <div class="models" id="clevr3d-models"></div>
+    <p class="muted">For the RNs, lines join the pairs whose removal changes the answer's margin most (exact
+       effects, numbered by rank; green supports the answer, red opposes it). The pixel RN's objects are
+       feature-map cells, the state RN's the scene's objects. The truth is known only for the folder's own
+       questions about the scene (click one below).</p>
+    <p>The folder's questions about this scene:</p>
+    <ul id="clevr3d-examples"></ul>
+  </div>
+</section>
+
 <script>
 function show(name) {
-  for (const id of ['sudoku', 'clevr', 'babi']) {
+  for (const id of ['sudoku', 'clevr', 'babi', 'clevr3d']) {
     document.getElementById(id).classList.toggle('on', id === name);
     document.getElementById('tab-' + id).classList.toggle('on', id === name);
   }
@@ -188,6 +210,64 @@ async function askBabi() {
   }
   document.getElementById('babi-result').hidden = false;
 }
+let clevrFolders = [];
+function clevrRange() {
+  const chosen = clevrFolders.find(f => f.name === document.getElementById('clevr3d-data').value);
+  document.getElementById('clevr3d-range').textContent = chosen
+    ? '(0 to ' + (chosen.scenes - 1) + ', ' + chosen.split + ' split' + (chosen.images ? '' : ', no images') + ')' : '';
+}
+async function askClevr3d() {
+  const error = document.getElementById('clevr3d-error');
+  error.textContent = '';
+  let data;
+  try {
+    data = await post('/api/clevr', {data: document.getElementById('clevr3d-data').value,
+      scene: Number(document.getElementById('clevr3d-scene').value),
+      question: document.getElementById('clevr3d-question').value});
+  } catch (e) {
+    error.textContent = e.message;
+    document.getElementById('clevr3d-result').hidden = true;
+    return;
+  }
+  document.getElementById('clevr3d-asked').textContent = data.question;
+  document.getElementById('clevr3d-truth').textContent = data.truth === null ? 'unknown' : data.truth;
+  document.getElementById('clevr3d-unknown').textContent = data.unknown_words.length
+    ? 'Words outside the CLEVR vocabulary, read as unknown: ' + data.unknown_words.join(', ') : '';
+  document.getElementById('clevr3d-image').src = data.image;
+  const box = document.getElementById('clevr3d-models');
+  box.innerHTML = '';
+  for (const model of Object.values(data.models)) {
+    const div = document.createElement('div'), title = document.createElement('p');
+    title.textContent = model.label + ': ' + (model.answer === null ? '–' : model.answer)
+      + (model.right === null ? '' : (model.right ? ' (right)' : ' (wrong)'))
+      + (model.note ? ' (' + model.note + ')' : '');
+    div.append(title);
+    if (model.image) {
+      const img = document.createElement('img');
+      img.src = model.image; img.alt = model.label + ' pairs';
+      div.append(img);
+    }
+    if (model.pairs) {
+      const list = document.createElement('ol');
+      for (const pair of model.pairs) {
+        const item = document.createElement('li');
+        item.textContent = pair.objects.join(' + ') + ': margin drops by ' + pair.effect;
+        list.append(item);
+      }
+      div.append(list);
+    }
+    box.append(div);
+  }
+  const examples = document.getElementById('clevr3d-examples');
+  examples.innerHTML = '';
+  for (const text of data.examples) {
+    const item = document.createElement('li');
+    item.textContent = text;
+    item.onclick = () => { document.getElementById('clevr3d-question').value = text; askClevr3d(); };
+    examples.append(item);
+  }
+  document.getElementById('clevr3d-result').hidden = false;
+}
 async function init() {
   try {
     const response = await fetch('/api/info'), info = await response.json(), clevr = info['sort-of-clevr'];
@@ -195,6 +275,12 @@ async function init() {
     for (const [kind, names] of Object.entries(clevr.subtypes))
       for (const name of names)
         document.getElementById('subtype').add(new Option(name + ' (' + kind.replace('_', '-') + ')', name));
+    const clevr3d = info['clevr'];
+    clevrFolders = clevr3d.folders;
+    for (const folder of clevrFolders)
+      document.getElementById('clevr3d-data').add(new Option(folder.name, folder.name));
+    if (clevr3d.missing) document.getElementById('clevr3d-error').textContent = clevr3d.missing;
+    clevrRange();
   } catch (e) { document.getElementById('clevr-error').textContent = 'cannot reach the demo server'; }
 }
 init();

@@ -5,6 +5,7 @@
     POST /api/sudoku           {"puzzle": "81 chars", "steps": 32}
     POST /api/sort-of-clevr    {"seed": 0, "color": "red", "subtype": "closest_to"}
     POST /api/babi             {"story": "one sentence per line", "question": "Where is Mary?"}
+    POST /api/clevr            {"data": "clevr-quick", "scene": 0, "question": "How many cubes are there?"}
 
 Every bad request gets a 4xx and ``{"error": "message"}``; the server never reads a path from a request.
 """
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from relnet.demo.babi import BabiPage
+from relnet.demo.clevr import ClevrPage
 from relnet.demo.errors import BadRequestError
 from relnet.demo.page import PAGE
 from relnet.demo.sort_of_clevr import SortOfClevrPage
@@ -29,13 +31,15 @@ MAX_BODY = 16_384
 
 
 class Demo:
-    """The pages, each loading its model on first use; one model runs at a time."""
+    """The pages, each loading its model on first use; one model runs at a time. ``clevr_data``: the
+    CLEVR folder of the CLEVR page (default: the folders found under ``data/``)."""
 
-    def __init__(self, results: Path) -> None:
+    def __init__(self, results: Path, clevr_data: Path | None = None) -> None:
         self.pages = {
             "sudoku": SudokuPage(results),
             "sort-of-clevr": SortOfClevrPage(results),
             "babi": BabiPage(results),
+            "clevr": ClevrPage(results, clevr_data),
         }
         self.lock = threading.Lock()
 
@@ -108,9 +112,12 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
 
-def make_server(host: str = "127.0.0.1", port: int = 8000, results: Path = Path("results")) -> ThreadingHTTPServer:
-    """A server bound to ``host:port`` (port 0: any free port), not yet serving."""
-    demo = Demo(results)
+def make_server(
+    host: str = "127.0.0.1", port: int = 8000, results: Path = Path("results"), *, clevr_data: Path | None = None
+) -> ThreadingHTTPServer:
+    """A server bound to ``host:port`` (port 0: any free port), not yet serving; ``clevr_data``: the
+    CLEVR page's folder (default: the CLEVR folders under ``data/`` beside ``results`` and here)."""
+    demo = Demo(results, clevr_data)
     server = ThreadingHTTPServer((host, port), type("DemoHandler", (Handler,), {"demo": demo}))
     server.daemon_threads = True
     server.demo = demo  # type: ignore[attr-defined]
