@@ -8,7 +8,9 @@ lazily, so adding one costs nothing at CLI start-up.
 from __future__ import annotations
 
 import importlib
+import inspect
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from relnet.errors import RelnetError
@@ -28,10 +30,17 @@ def bench_names() -> list[str]:
     return sorted(_BENCHMARKS)
 
 
-def run_bench(name: str, *, quick: bool = False, note: Note = print) -> dict[str, Any]:
-    """Run benchmark ``name``; a :class:`RelnetError` lists the known ones otherwise."""
+def run_bench(name: str, *, quick: bool = False, note: Note = print, figure: Path | None = None) -> dict[str, Any]:
+    """Run benchmark ``name``; a :class:`RelnetError` lists the known ones otherwise.
+
+    ``figure``: the file the benchmark draws its figure into (only benchmarks with a ``figure``
+    parameter draw one; asking another is a :class:`RelnetError`)."""
     if name not in _BENCHMARKS:
         raise RelnetError(f"unknown benchmark {name!r}; known benchmarks: {', '.join(bench_names())}")
     module_name, function_name = _BENCHMARKS[name].split(":")
     function: BenchFunction = getattr(importlib.import_module(module_name), function_name)
-    return function(quick=quick, note=note)
+    if figure is None:
+        return function(quick=quick, note=note)
+    if "figure" not in inspect.signature(function).parameters:
+        raise RelnetError(f"relnet bench {name} draws no figure; drop --figure")
+    return function(quick=quick, note=note, figure=Path(figure))

@@ -229,7 +229,7 @@ def cmd_show(args: argparse.Namespace) -> dict[str, Any]:
 def cmd_bench(args: argparse.Namespace) -> dict[str, Any]:
     from relnet.bench import run_bench
 
-    return run_bench(args.what, quick=args.quick, note=note)
+    return run_bench(args.what, quick=args.quick, note=note, figure=Path(args.figure) if args.figure else None)
 
 
 def cmd_results(args: argparse.Namespace) -> dict[str, Any]:
@@ -384,6 +384,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench = commands.add_parser("bench", help="side-by-side speed and memory of relnet's kernels vs naive ones")
     bench.add_argument("what", help="what to benchmark: " + ", ".join(_bench_names()))
     bench.add_argument("--quick", action="store_true", help="fewer repeats and smaller sizes (seconds)")
+    bench.add_argument("--figure", metavar="FILE", help="rn-training: draw accuracy against training seconds (PNG)")
 
     subs = [generate, inspect, train, evaluate, reproduce, results, show, bench]
     for verb, (sub, handler) in _task_commands(commands).items():

@@ -1,0 +1,79 @@
+"""Accuracy against training wall-clock seconds, one line per run on shared axes (time to accuracy)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # after choosing the backend
+
+from relnet.errors import RelnetError
+from relnet.viz.files import save_figure
+
+
+def check_figure_file(path: Path) -> Path:
+    """The file :func:`accuracy_over_time` will write for ``path`` (``.png`` added to a bare name); a
+    :class:`RelnetError` now, before a long run, if matplotlib cannot write that kind of file."""
+    path = Path(path)
+    if not path.suffix:
+        path = path.with_name(path.name + ".png")
+    figure = plt.figure()
+    try:
+        formats = figure.canvas.get_supported_filetypes()
+    finally:
+        plt.close(figure)
+    if path.suffix[1:].lower() not in formats:
+        raise RelnetError(
+            f"cannot draw into {path}: choose a picture file name ending in "
+            + ", ".join(f".{name}" for name in sorted(formats))
+        )
+    return path
+
+
+def accuracy_over_time(
+    curves: Mapping[str, Sequence[Mapping[str, Any]]],
+    metric_names: Sequence[str],
+    path: Path,
+    *,
+    title: str,
+    ylabel: str = "accuracy (%)",
+) -> Path:
+    """Save a PNG with one panel per metric (e.g. relational, non-relational) and, in every panel, one
+    line per curve: the metric in % against the curve's ``"seconds"`` (training wall-clock time).
+
+    ``curves`` maps a label (e.g. ``"relnet"``) to its points, each a mapping with ``"seconds"`` and a
+    fraction in [0, 1] for every metric in ``metric_names`` (a missing or None value is left out).
+    Every panel shares the same time and accuracy axes, so the runs compare at a glance.
+    """
+    count = max(1, len(metric_names))
+    figure, panels = plt.subplots(1, count, figsize=(3.6 * count + 1.0, 3.6), dpi=120, sharex=True, sharey=True)
+    panels = [panels] if count == 1 else list(panels)
+    palette = plt.get_cmap("tab10")
+    for axes, metric in zip(panels, metric_names, strict=False):
+        for index, (label, points) in enumerate(curves.items()):
+            kept = [p for p in points if p.get(metric) is not None]
+            axes.plot(
+                [float(p["seconds"]) for p in kept],
+                [100 * float(p[metric]) for p in kept],
+                marker="o",
+                markersize=3,
+                color=palette(index % 10),
+                label=label,
+            )
+        axes.set_title(metric.replace("_", "-"), fontsize=9)
+        axes.set_xlabel("training seconds")
+        axes.set_xlim(left=0)
+        axes.set_ylim(0, 101)
+        axes.grid(linewidth=0.3, alpha=0.5)
+    panels[0].set_ylabel(ylabel)
+    panels[-1].legend(fontsize=8, loc="lower right")
+    figure.suptitle(title, fontsize=9)
+    figure.tight_layout()
+    try:
+        return save_figure(figure, path)
+    finally:
+        plt.close(figure)
