@@ -39,6 +39,7 @@ VARIANTS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "lr-2e-3": ({"lr": 2e-3}, {}),
     "cell-means+lr-2e-3": ({"lr": 2e-3}, {"cell_means": True}),
     "no-bn": ({}, {"batch_norm": False}),
+    "patch": ({}, {"patch_stem": 64}),
 }
 
 
