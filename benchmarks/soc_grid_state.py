@@ -49,7 +49,7 @@ def grid_cells(state: torch.Tensor) -> torch.Tensor:
     return cells
 
 
-def run(mode: str, data: Path, steps: int, seed: int) -> list[dict[str, float]]:
+def run(mode: str, data: Path, steps: int, seed: int, reduction: str = "sum") -> list[dict[str, float]]:
     torch.manual_seed(seed)
     train, val = load_table(data, "train", with_images=False), load_table(data, "val", with_images=False)
     rn = RelationNetwork(
@@ -58,6 +58,7 @@ def run(mode: str, data: Path, steps: int, seed: int) -> list[dict[str, float]]:
         condition_dim=11,
         g_widths=(64,) * 4,
         f_widths=(256, 256),
+        reduction=reduction,
     )
     optimiser = torch.optim.Adam(rn.parameters(), 1e-3)
     relational = torch.tensor([subtype not in NON_RELATIONAL for subtype in ALL_SUBTYPES])
@@ -100,6 +101,7 @@ def main() -> int:
     parser.add_argument("--steps", type=int, default=1500)
     parser.add_argument("--modes", default="objects,grid")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--reduction", choices=("sum", "mean"), default="sum", help="over the pairs")
     parser.add_argument("--out", default="results/sort-of-clevr/grid-state.json")
     args = parser.parse_args()
     torch.set_num_threads(1)
@@ -108,9 +110,16 @@ def main() -> int:
         "device": device_description(),
         "threads": 1,
         "split": "val (first 4,000 questions)",
-        "runs": {mode: run(mode, Path(args.data), args.steps, args.seed) for mode in args.modes.split(",")},
+        "reduction": args.reduction,
+        "runs": {
+            mode: run(mode, Path(args.data), args.steps, args.seed, args.reduction) for mode in args.modes.split(",")
+        },
     }
-    Path(args.out).write_text(json.dumps(record, indent=1) + "\n")
+    out = Path(args.out)
+    # Runs accumulate: each command's record is appended to the file's list.
+    previous = json.loads(out.read_text()) if out.is_file() else []
+    previous = previous if isinstance(previous, list) else [previous]
+    out.write_text(json.dumps([*previous, record], indent=1) + "\n")
     return 0
 
 

@@ -31,19 +31,9 @@ class PixelRelationNetwork(nn.Module):
         pair_chunk_size: int | None = None,
         batch_norm: bool = True,
         cell_means: bool = False,
-        patch_stem: int | None = None,
     ) -> None:
         super().__init__()
         self.objects = ConvObjects(3, channels, batch_norm=batch_norm, cell_means=cell_means)
-        if patch_stem is not None:  # EXPERIMENT: non-overlapping patches, then a 1x1 conv
-            self.objects.cnn = nn.Sequential(
-                nn.Conv2d(3, patch_stem, 15, stride=15, bias=False),
-                nn.BatchNorm2d(patch_stem),
-                nn.ReLU(),
-                nn.Conv2d(patch_stem, channels[-1], 1, bias=False),
-                nn.BatchNorm2d(channels[-1]),
-                nn.ReLU(),
-            )
         self.relation = RelationNetwork(
             self.objects.object_dim,
             len(ANSWERS),
