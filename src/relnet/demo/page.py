@@ -19,6 +19,7 @@ table.grid tr:nth-child(3n) td { border-bottom: 2px solid #333; }
 table.grid td:nth-child(3n) { border-right: 2px solid #333; }
 textarea { width: 100%; font-family: monospace; }
 .models { display: flex; gap: 1.5em; flex-wrap: wrap; }
+.models > div { max-width: 460px; }
 .muted { color: #666; font-size: .9em; }
 #clevr3d-examples li { cursor: pointer; }
 </style>
@@ -136,6 +137,7 @@ async function solveSudoku() {
   slider.max = solved.steps; slider.value = solved.steps;
   document.getElementById('sudoku-result').hidden = false;
   drawStep();
+  remember('sudoku');
 }
 function drawStep() {
   const t = Number(document.getElementById('step').value) - 1;
@@ -186,6 +188,7 @@ async function askClevr() {
     box.append(div);
   }
   document.getElementById('clevr-result').hidden = false;
+  remember('sort-of-clevr');
 }
 async function askBabi() {
   const error = document.getElementById('babi-error');
@@ -209,6 +212,7 @@ async function askBabi() {
     list.append(item);
   }
   document.getElementById('babi-result').hidden = false;
+  remember('babi');
 }
 let clevrFolders = [];
 function clevrRange() {
@@ -267,6 +271,7 @@ async function askClevr3d() {
     examples.append(item);
   }
   document.getElementById('clevr3d-result').hidden = false;
+  remember('clevr');
 }
 async function init() {
   try {
@@ -281,7 +286,44 @@ async function init() {
       document.getElementById('clevr3d-data').add(new Option(folder.name, folder.name));
     if (clevr3d.missing) document.getElementById('clevr3d-error').textContent = clevr3d.missing;
     clevrRange();
-  } catch (e) { document.getElementById('clevr-error').textContent = 'cannot reach the demo server'; }
+  } catch (e) {
+    document.getElementById('clevr-error').textContent = 'cannot reach the demo server';
+    return;
+  }
+  await openLink();
+}
+// A link presets a page's fields and, with ask=1, asks at once (each page puts its own in the address bar):
+// ?page=sudoku&puzzle=...&steps=32, ?page=sort-of-clevr&seed=3&color=red&subtype=closest_to,
+// ?page=babi&story=...&question=..., ?page=clevr&data=clevr-quick&scene=0&question=...
+const LINKS = {
+  'sudoku': ['sudoku', {puzzle: 'puzzle', steps: 'steps'}, () => solveSudoku()],
+  'sort-of-clevr': ['clevr', {seed: 'seed', color: 'color', subtype: 'subtype'}, () => askClevr()],
+  'babi': ['babi', {story: 'story', question: 'question'}, () => askBabi()],
+  'clevr': ['clevr3d', {data: 'clevr3d-data', scene: 'clevr3d-scene', question: 'clevr3d-question'},
+            () => askClevr3d()],
+};
+async function openLink() {
+  if (!globalThis.location) return;
+  const params = new URLSearchParams(location.search), page = params.get('page');
+  if (page === null) return;
+  if (!Object.hasOwn(LINKS, page)) {
+    document.getElementById('sudoku-error').textContent =
+      'the link names no page ' + JSON.stringify(page) + ' (one of ' + Object.keys(LINKS).join(', ') + ')';
+    return;
+  }
+  const [section, fields, ask] = LINKS[page];
+  show(section);
+  for (const [name, id] of Object.entries(fields))
+    if (params.has(name)) document.getElementById(id).value = params.get(name);
+  if (page === 'clevr') clevrRange();
+  if (params.get('ask') === '1') await ask();
+}
+function remember(page) {  // after an answer: the address bar holds a link that asks the same again
+  if (!globalThis.history || !globalThis.location) return;
+  const params = new URLSearchParams({page: page});
+  for (const [name, id] of Object.entries(LINKS[page][1])) params.set(name, document.getElementById(id).value);
+  params.set('ask', '1');
+  history.replaceState(null, '', location.pathname + '?' + params);
 }
 init();
 </script>
