@@ -145,8 +145,104 @@ def _clevr_answers(
         return answers, terms.removal_effects(answers, margin=True), terms.pair_mask
 
 
+def _dynamics(model_name: str, model: nn.Module, root: Path, split: str, indices: list[int], out: Path) -> Path:
+    """Dynamics: each scene's trajectories with its true connections (rods straight, springs zigzag)
+    and, for a connection model, the predicted ones, right or wrong; a counting model's true and
+    predicted number of systems. ``out`` ending in ``.gif``: the first scene, animated over its frames."""
+    from relnet.tasks.dynamics.generator import count_systems, read_split
+    from relnet.tasks.dynamics.simulator import KIND_NAMES, PALETTE, RADIUS
+    from relnet.tasks.dynamics.task import load_table, predicts_connections, records
+    from relnet.viz.dynamics import animate_scene, draw_scenes, picture_path
+
+    out = picture_path(out)
+    data = read_split(root, split)
+    bad = [index for index in indices if not 0 <= index < len(data)]
+    if bad:
+        raise RelnetError(f"scene indices {bad} are out of range: {split} has {len(data)} scenes")
+    reads_frames = model_name.endswith("-frames")
+    if reads_frames and data.frames is None:
+        raise RelnetError(f"{model_name} reads the rendered frames, but {root} has none; generate with --frame-size 32")
+    gif = out.suffix.lower() == ".gif"
+    if gif:  # one scene, animated
+        indices = indices[:1]
+    batch = load_table(root, split).__getitems__(indices)
+    with torch.no_grad():
+        try:
+            output = model.eval()(batch).float()
+        except RuntimeError as error:
+            if not reads_frames:
+                raise
+            size = data.frames.shape[2]
+            raise RelnetError(f"{model_name} cannot read {root}'s {size}x{size} frames: {error}") from None
+    connections = predicts_connections(output)
+    if connections:
+        scored = records(output, batch)
+        predicted = output > 0
+        predicted_systems = count_systems(predicted)
+        logits = (output + output.transpose(1, 2)) / 2  # a pair's two logits averaged, as pair_auc reads them
+    else:
+        counts = output.argmax(-1)
+    panels = []
+    for row, index in enumerate(indices):
+        kinds = data.kinds[index]
+        systems = int(data.systems[index])
+        pairs = []
+        for i in range(len(kinds)):
+            for j in range(i + 1, len(kinds)):
+                true = bool(kinds[i, j])
+                pair = {"balls": (i, j), "kind": KIND_NAMES.get(int(kinds[i, j])), "true": true}
+                if connections:
+                    bits = bool(predicted[row, i, j]), bool(predicted[row, j, i])
+                    pair |= {
+                        "predicted": any(bits),
+                        "right": bits == (true, true),
+                        "probability": float(torch.sigmoid(logits[row, i, j])),
+                    }
+                    if not (true or any(bits)):
+                        continue
+                elif not true:
+                    continue
+                pairs.append(pair)
+        if connections:
+            bits_right = int(scored["bits_right"][row])
+            verdict = "all right" if bits_right == kinds.size else "wrong"
+            title = (
+                f"scene {index}: {bits_right}/{kinds.size} bits right ({verdict})\n"
+                f"{_systems(systems)}; {model_name}'s connections make {int(predicted_systems[row])}"
+            )
+            diagonal = int(predicted[row].diagonal().sum())
+            if diagonal:
+                title += f"; {diagonal} self-links"
+        else:
+            count = int(counts[row])
+            verdict = "right" if count == systems else "wrong"
+            title = f"scene {index}: {_systems(systems)}\n{model_name} says {count} ({verdict})"
+        panels.append({"title": title, "positions": data.positions[index], "pairs": pairs})
+    discs = "discs: the balls now" if gif else "discs: the balls at the last frame"
+    if connections:
+        legend = (
+            f"Trails fade in from the first frame to the last; {discs}. "
+            "Solid: true connections (straight: rod, zigzag: spring); dashed: predicted by "
+            f"{model_name}. Green: right, red: wrong (missed or false); numbers: {model_name}'s probability."
+        )
+    else:
+        legend = (
+            f"Trails fade in from the first frame to the last; {discs}. "
+            "Lines: the true connections (straight: rod, zigzag: spring); "
+            f"{model_name} predicts only their number of systems."
+        )
+    colours = [rgb for _, rgb in PALETTE]
+    if gif:
+        return animate_scene(panels[0], out, colours=colours, radius=RADIUS, legend=legend)
+    return draw_scenes(panels, out, colours=colours, radius=RADIUS, legend=legend)
+
+
+def _systems(count: int) -> str:
+    return f"{count} system{'' if count == 1 else 's'}"
+
+
 ShowFunction = Callable[[str, nn.Module, Path, str, list[int], Path], Path]
-SHOW: dict[str, ShowFunction] = {"sort-of-clevr": _sort_of_clevr, "clevr": _clevr}
+SHOW: dict[str, ShowFunction] = {"sort-of-clevr": _sort_of_clevr, "clevr": _clevr, "dynamics": _dynamics}
 
 
 def show(task: str, model_name: str, model: nn.Module, root: Path, split: str, indices: list[int], out: Path) -> Path:
