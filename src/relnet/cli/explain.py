@@ -30,7 +30,11 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser = commands.add_parser(
         "explain", help="the object pairs that decided an RN's or MLRN's answers: exact pair attributions"
     )
-    parser.add_argument("--weights", required=True, help="weights of an RN or MLRN model (any task) or a Sudoku RRN")
+    parser.add_argument(
+        "--weights",
+        required=True,
+        help="weights of an RN or MLRN model (any task), or an RRN (Sudoku, bAbI, Pretty-CLEVR, age arithmetic)",
+    )
     parser.add_argument("--data", required=True, help="a dataset folder of the model's task")
     parser.add_argument("--split", default="test")
     parser.add_argument("--index", type=int, help="explain this question (a row of the split) in detail")
@@ -52,6 +56,7 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
+    from relnet.explain.rrn_steps import answers_every_step, rrn_answer_steps
     from relnet.explain.run import open_explainer
     from relnet.training.weights import read_header
 
@@ -59,10 +64,17 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         raise RelnetError("--stride and --limit must be at least 1, --figures at least 0")
     if args.index is not None and (args.limit is not None or args.stride != 1):
         raise RelnetError("--index explains one question; leave out --limit and --stride")
-    if read_header(Path(args.weights))["task"] == "sudoku":
+    header = read_header(Path(args.weights))
+    if header["task"] == "sudoku":
         return _sudoku_steps(args)
     if args.steps is not None or args.silence is not None:
         raise RelnetError("--steps and --silence are for Sudoku RRN weights")
+    if answers_every_step(header):  # bAbI, Pretty-CLEVR, age-arithmetic RRNs: the answer after every step
+        if args.out:
+            raise RelnetError("--out draws figures for RN, MLRN and Sudoku RRN weights, not for this RRN's steps")
+        return rrn_answer_steps(
+            Path(args.weights), Path(args.data), args.split, index=args.index, limit=args.limit, stride=args.stride
+        )
     explainer = open_explainer(Path(args.weights), Path(args.data), args.split)
     payload: dict[str, Any] = {
         "task": explainer.task.name,
