@@ -225,7 +225,7 @@ def _train_and_test(
     return {
         # The whole train() call (set-up, epoch-end validations, checkpoints) less the curve's evaluations.
         "train_seconds": round(seconds, 1),
-        "curve_eval_seconds": round(curve.eval_seconds, 1),
+        "curve_eval_seconds": round(curve.eval_seconds, 3),
         "steps": outcome.steps,
         "test": {name: metrics[name] for name in METRICS},
         "curve": curve.points,
