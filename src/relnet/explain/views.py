@@ -3,12 +3,14 @@
 The attribution itself is generic (:mod:`relnet.explain.capture`, :mod:`relnet.explain.analysis`).
 A :class:`TaskView` only translates: answer classes into names, records into question types, object
 slots into labels and positions, and, where the task can say it, which objects a question is about
-(Sort-of-CLEVR: the object the question names by colour; bAbI: the supporting facts its files record).
-The default view knows nothing task-specific and still serves every RN and MLRN model.
+(Sort-of-CLEVR: the object the question names by colour; bAbI: the supporting facts its files record;
+CLEVR: the objects the question's program refers to). The default view knows nothing task-specific and
+still serves every RN and MLRN model.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import ClassVar
@@ -18,6 +20,22 @@ import torch
 from torch import nn
 
 from relnet.tasks.base import Records, Task
+
+
+def cell_centres(model: nn.Module, height: int, width: int) -> np.ndarray:
+    """``(h * w, 2)``: the ``(x, y)`` pixel centre of every cell of a pixel model's CNN feature map on a
+    ``height × width`` input, row-major (the model's objects): the cell's own coordinate tag, ``[-1, 1]``
+    spread over pixel indices ``0 … size - 1``."""
+    from relnet.nn.objects import coordinate_grid
+
+    rows, columns = model.objects.grid_size(height, width)
+    grid = (coordinate_grid(rows, columns) + 1) / 2
+    return (grid * torch.tensor([width - 1, height - 1])).numpy()
+
+
+def nearest_cells(cells: np.ndarray, points: np.ndarray) -> list[int]:
+    """The index of the ``(k, 2)`` ``cells`` centre nearest each of the ``(m, 2)`` ``points``."""
+    return np.linalg.norm(cells[None] - points[:, None], axis=-1).argmin(axis=1).tolist()
 
 
 class TaskView:
@@ -82,10 +100,7 @@ class SortOfClevrView(TaskView):
 
     def _cell_centres(self) -> np.ndarray:
         """``(h * w, 2)``: the centre of every CNN cell in pixels, row-major (the pixel RN's objects)."""
-        from relnet.nn.objects import coordinate_grid
-
-        height, width = self.model.objects.grid_size(self.image_size, self.image_size)
-        return ((coordinate_grid(height, width) + 1) / 2 * (self.image_size - 1)).numpy()
+        return cell_centres(self.model, self.image_size, self.image_size)
 
     def answer_name(self, answer: int) -> str:
         from relnet.tasks.sort_of_clevr.format import ANSWERS
@@ -108,8 +123,7 @@ class SortOfClevrView(TaskView):
     def _nearest_cells(self, index: int) -> list[int]:
         """For a pixel model, the cell whose centre is nearest each of the scene's objects."""
         scene = self.scenes[self.rows[index][0]]
-        centres = np.array([obj.center for obj in scene.objects])
-        return np.linalg.norm(self.cells[None] - centres[:, None], axis=-1).argmin(axis=1).tolist()
+        return nearest_cells(self.cells, np.array([obj.center for obj in scene.objects]))
 
     def object_labels(self, index: int, n: int) -> list[str]:
         scene = self.scenes[self.rows[index][0]]
@@ -183,16 +197,54 @@ class BabiView(TaskView):
 
 
 class ClevrView(TaskView):
-    """CLEVR: question types are the RN paper's categories (exist, count, compare, query)."""
+    """CLEVR: question types are the RN paper's categories (exist, count, compare, query).
+
+    The relevant objects of a question are those its functional program refers to
+    (:func:`relnet.tasks.clevr.executor.referred_objects`): every ``unique`` node's object (the objects
+    the question picks out by description: "the cube left of the sphere" -> the sphere and the cube);
+    for a program without ``unique`` nodes (a count, existence or number comparison over filtered sets),
+    the objects of every set a ``count`` or ``exist`` node takes ("how many red cubes?" -> the red cubes).
+    A question without a program (the real test split), whose program the scene cannot answer, or that
+    refers to no object (a count of an empty set) has none and is left out of those columns.
+
+    The state RN's objects are the scene's objects, one row each in the scene's order (then padding);
+    the pixel RN's are its CNN cells on the 128×128 input, and an object's cell is the one whose centre
+    is nearest the object's ``pixel_coords`` (given in the 480×320 frame, stretched to 128×128 as the
+    images are). Other models' objects are not known, and neither are their relevant ones.
+    """
+
+    relevant = "the objects the question refers to"
+    #: The image side the CLEVR task gives pixel models (``load_table``'s default).
+    image_size = 128
 
     def __init__(self, task: Task, model: nn.Module, root: Path, split: str) -> None:
         from relnet.tasks.clevr.format import questions_path, read_questions
+        from relnet.tasks.clevr.models import PixelRelationNetwork, StateRelationNetwork
 
         super().__init__(task, model, root, split)
-        self.texts = [question["question"] for question in read_questions(questions_path(root, split)).questions]
+        self.questions = read_questions(questions_path(root, split)).questions
+        #: What the model's objects are: CNN ``"cells"``, the scene's ``"objects"``, or ``None`` (unknown).
+        self.slots: str | None = None
+        if isinstance(model, PixelRelationNetwork):
+            self.slots = "cells"
+        elif isinstance(model, StateRelationNetwork):
+            self.slots = "objects"
+
+    @functools.cached_property
+    def scenes(self) -> dict[int, dict] | None:
+        """The split's scenes by ``image_index``, read once, when first needed (``None``: no scenes file)."""
+        from relnet.tasks.clevr.format import read_scenes, scenes_path
+
+        path = scenes_path(self.root, self.split)
+        return read_scenes(path, self.split).by_index if path.is_file() else None
+
+    @functools.cached_property
+    def cells(self) -> np.ndarray:
+        """``(h * w, 2)`` cell centres of the pixel RN in 128×128 pixels."""
+        return cell_centres(self.model, self.image_size, self.image_size)
 
     def question(self, index: int) -> str:
-        return self.texts[index]
+        return self.questions[index]["question"]
 
     def answer_name(self, answer: int) -> str:
         from relnet.tasks.clevr.vocab import ANSWERS
@@ -204,6 +256,54 @@ class ClevrView(TaskView):
 
         categories = list(QUESTION_TYPES.values())
         return [categories[int(kind)] if int(kind) >= 0 else "unknown" for kind in records["question_type"]]
+
+    def _scene(self, index: int) -> dict | None:
+        return None if self.scenes is None else self.scenes.get(self.questions[index]["image_index"])
+
+    def _object_cells(self, scene: dict) -> list[int]:
+        """The pixel RN's cell nearest each of ``scene``'s objects."""
+        from relnet.tasks.clevr.camera import BASE_HEIGHT, BASE_WIDTH
+
+        uv = np.array([obj["pixel_coords"][:2] for obj in scene["objects"]], dtype=float).reshape(-1, 2)
+        # Pixel u of the 480×320 frame lies at u · 128 / 480 of the stretched image, whose pixel k spans
+        # [k, k + 1): its index coordinate (the cells' frame) is half a pixel less.
+        points = uv * [self.image_size / BASE_WIDTH, self.image_size / BASE_HEIGHT] - 0.5
+        return nearest_cells(self.cells, points)
+
+    def object_labels(self, index: int, n: int) -> list[str]:
+        scene = self._scene(index)
+        if scene is None or self.slots is None:
+            return super().object_labels(index, n)
+        objects = scene["objects"]
+        if self.slots == "objects":
+            names = [f"{o['size']} {o['color']} {o['material']} {o['shape']}" for o in objects]
+            return (names + ["(padding)"] * n)[:n]
+        columns = self.model.objects.grid_size(self.image_size, self.image_size)[1]
+        labels = [f"cell {k // columns},{k % columns}" for k in range(n)]
+        for number, cell in enumerate(self._object_cells(scene)):
+            if cell < n:
+                labels[cell] += f" #{number}"
+        return labels
+
+    def relevant_objects(self, index: int, n: int) -> torch.Tensor | None:
+        from relnet.tasks.clevr.executor import IllPosedError, referred_objects
+
+        program, scene = self.questions[index].get("program"), self._scene(index)
+        if self.slots is None or program is None or scene is None:
+            return None
+        try:
+            referred = referred_objects(program, scene, checked=True)  # the reader checked the program
+        except IllPosedError:
+            return None
+        if self.slots == "cells":
+            if len(self.cells) != n:
+                return None  # the model saw images of another size; its cells are not these
+            referred = sorted({self._object_cells(scene)[k] for k in referred})
+        if not referred:
+            return None
+        relevant = torch.zeros(n, dtype=torch.bool)
+        relevant[referred] = True
+        return relevant
 
 
 VIEWS: dict[str, type[TaskView]] = {"sort-of-clevr": SortOfClevrView, "babi": BabiView, "clevr": ClevrView}

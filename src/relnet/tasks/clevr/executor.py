@@ -173,3 +173,25 @@ def execute(program: Sequence[dict[str, Any]], scene: dict[str, Any], *, checked
 def answer(program: Sequence[dict[str, Any]], scene: dict[str, Any], *, checked: bool = False) -> str:
     """The program's answer on ``scene`` as CLEVR writes it (``"yes"``, ``"3"``, ``"cube"``, ...)."""
     return answer_text(execute(program, scene, checked=checked)[-1])
+
+
+def referred_objects(program: Sequence[dict[str, Any]], scene: dict[str, Any], *, checked: bool = False) -> list[int]:
+    """The objects of ``scene`` a question's program refers to, sorted: every ``unique`` node's object
+    (the objects the question picks out by description); for a program without ``unique`` nodes (a count
+    or an existence test over filtered sets), the objects of every set a ``count`` or ``exist`` node takes.
+
+    "What color is the cube left of the sphere?" -> the sphere and the cube (not the other objects left
+    of the sphere); "How many red things are there?" -> the red objects. Raises like :func:`execute`.
+    """
+    outputs = execute(program, scene, checked=checked)
+    names = [function_name(node) for node in program]
+    if "unique" in names:
+        found = {outputs[k] for k, name in enumerate(names) if name == "unique"}
+    else:
+        found = {
+            obj
+            for node, name in zip(program, names, strict=True)
+            if name in ("count", "exist")
+            for obj in outputs[node["inputs"][0]]
+        }
+    return sorted(found)
