@@ -40,3 +40,27 @@ def test_conv_mlp_shapes() -> None:
     assert model(torch.rand(3, 3, 75, 75), torch.rand(3, 11)).shape == (3, 12)
     with pytest.raises(ValueError, match="condition"):
         model(torch.rand(3, 3, 75, 75))
+
+
+@pytest.mark.parametrize("size", [75, 128])
+def test_cell_centres_are_where_each_cell_looks(size: int) -> None:
+    """The receptive field of every cell is symmetric about its centre: with all weights 1, the
+    gradient of one cell's output over the input peaks at (and is mirror-symmetric about) the
+    centre ``cell_centres`` gives, wherever the field is not cut by the image edge."""
+    objects = ConvObjects(1, (1, 1, 1, 1), batch_norm=False)
+    for conv in objects.cnn.modules():
+        if isinstance(conv, torch.nn.Conv2d):
+            torch.nn.init.ones_(conv.weight)
+            torch.nn.init.zeros_(conv.bias)
+    centres = objects.cell_centres(size, size)
+    rows, columns = objects.grid_size(size, size)
+    assert centres.shape == (rows * columns, 2)
+    image = torch.ones(1, 1, size, size, requires_grad=True)
+    cell = columns + 2  # row 1, column 2: its field lies inside the image
+    objects(image)[0, cell, 0].backward()
+    weight = image.grad[0, 0]
+    ys, xs = torch.nonzero(weight, as_tuple=True)
+    field_centre = torch.stack([(xs.min() + xs.max()) / 2, (ys.min() + ys.max()) / 2]).double() + 0.5
+    assert torch.equal(field_centre, centres[cell])
+    peak = torch.nonzero(weight == weight.max()).double().mean(0).flip(0) + 0.5
+    assert torch.allclose(peak, centres[cell])

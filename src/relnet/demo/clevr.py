@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from relnet.demo.errors import BadRequestError
@@ -307,10 +308,10 @@ def _object_name(number: int, obj: dict[str, Any]) -> str:
     return f"#{number} {obj['size']} {obj['color']} {obj['material']} {obj['shape']}"
 
 
-def _slot_name(kind: str, slot: int, grid: tuple[int, int] | None, objects: list[dict[str, Any]]) -> str:
+def _slot_name(kind: str, slot: int, grid: np.ndarray | None, objects: list[dict[str, Any]]) -> str:
     """What a model's slot is: a feature-map cell (pixel RN) or one of the scene's objects (state RN)."""
     if kind == "cells" and grid is not None:
-        row, column = divmod(slot, grid[1])
+        row, column = divmod(slot, grid.shape[1])
         return f"cell ({row}, {column})"
     return _object_name(slot, objects[slot]) if slot < len(objects) else f"slot {slot}"
 

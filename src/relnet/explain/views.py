@@ -22,17 +22,6 @@ from torch import nn
 from relnet.tasks.base import Records, Task
 
 
-def cell_centres(model: nn.Module, height: int, width: int) -> np.ndarray:
-    """``(h * w, 2)``: the ``(x, y)`` pixel centre of every cell of a pixel model's CNN feature map on a
-    ``height × width`` input, row-major (the model's objects): the cell's own coordinate tag, ``[-1, 1]``
-    spread over pixel indices ``0 … size - 1``."""
-    from relnet.nn.objects import coordinate_grid
-
-    rows, columns = model.objects.grid_size(height, width)
-    grid = (coordinate_grid(rows, columns) + 1) / 2
-    return (grid * torch.tensor([width - 1, height - 1])).numpy()
-
-
 def nearest_cells(cells: np.ndarray, points: np.ndarray) -> list[int]:
     """The index of the ``(k, 2)`` ``cells`` centre nearest each of the ``(m, 2)`` ``points``."""
     return np.linalg.norm(cells[None] - points[:, None], axis=-1).argmin(axis=1).tolist()
@@ -96,11 +85,11 @@ class SortOfClevrView(TaskView):
         self.image_size = scenes.image_size
         self.scenes = scenes.scenes
         self.rows = [(number, question) for number, scene in enumerate(scenes.scenes) for question in scene.questions]
-        self.cells = self._cell_centres() if isinstance(model, PixelRelationNetwork) else None
-
-    def _cell_centres(self) -> np.ndarray:
-        """``(h * w, 2)``: the centre of every CNN cell in pixels, row-major (the pixel RN's objects)."""
-        return cell_centres(self.model, self.image_size, self.image_size)
+        #: ``(h * w, 2)`` the pixel RN's cells (its objects): their receptive fields' centres as pixel
+        #: indices, like the objects' centres (pixel i spans [i, i + 1) in ``cell_centres``).
+        size = self.image_size
+        pixel = isinstance(model, PixelRelationNetwork)
+        self.cells = model.objects.cell_centres(size, size).numpy() - 0.5 if pixel else None
 
     def answer_name(self, answer: int) -> str:
         from relnet.tasks.sort_of_clevr.format import ANSWERS
@@ -240,8 +229,8 @@ class ClevrView(TaskView):
 
     @functools.cached_property
     def cells(self) -> np.ndarray:
-        """``(h * w, 2)`` cell centres of the pixel RN in 128×128 pixels."""
-        return cell_centres(self.model, self.image_size, self.image_size)
+        """``(h * w, 2)`` the pixel RN's cells: their receptive fields' centres in 128×128 pixels."""
+        return self.model.objects.cell_centres(self.image_size, self.image_size).numpy()
 
     def question(self, index: int) -> str:
         return self.questions[index]["question"]
@@ -265,9 +254,8 @@ class ClevrView(TaskView):
         from relnet.tasks.clevr.camera import BASE_HEIGHT, BASE_WIDTH
 
         uv = np.array([obj["pixel_coords"][:2] for obj in scene["objects"]], dtype=float).reshape(-1, 2)
-        # Pixel u of the 480×320 frame lies at u · 128 / 480 of the stretched image, whose pixel k spans
-        # [k, k + 1): its index coordinate (the cells' frame) is half a pixel less.
-        points = uv * [self.image_size / BASE_WIDTH, self.image_size / BASE_HEIGHT] - 0.5
+        # Point u of the 480×320 frame lies at u · 128 / 480 of the stretched image (both continuous).
+        points = uv * [self.image_size / BASE_WIDTH, self.image_size / BASE_HEIGHT]
         return nearest_cells(self.cells, points)
 
     def object_labels(self, index: int, n: int) -> list[str]:

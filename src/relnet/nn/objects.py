@@ -93,6 +93,23 @@ class ConvObjects(nn.Module):
             width = (width + 2 * padding - self._kernel_size) // self._stride + 1
         return height, width
 
+    def cell_centres(self, height: int, width: int) -> torch.Tensor:
+        """``(h * w, 2)``: the ``(x, y)`` centre of every cell's receptive field on a ``height × width``
+        input, row-major like the objects, in pixels (pixel ``i`` spans ``[i, i + 1)``). A stride-2,
+        3×3, padding-1 layer centres output cell ``j`` on input pixel ``2j``, so after four layers
+        cell ``k`` looks at pixel ``16k`` (not the middle of the ``k``-th equal tile, nor the
+        position its coordinate tag says)."""
+        rows, columns = self.grid_size(height, width)
+        padding = self._kernel_size // 2
+        along = []
+        for count in (columns, rows):
+            centre = torch.arange(count, dtype=torch.float64)
+            for _ in range(self._layers):
+                centre = centre * self._stride - padding + (self._kernel_size - 1) / 2
+            along.append(centre + 0.5)
+        ys, xs = torch.meshgrid(along[1], along[0], indexing="ij")
+        return torch.stack([xs, ys], dim=-1).reshape(rows * columns, 2)
+
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """``(B, C, H, W) -> (B, h * w, object_dim)``."""
         if images.dim() != 4:

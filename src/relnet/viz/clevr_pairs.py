@@ -16,7 +16,8 @@ A panel is a dict:
 - ``"positions"``: ``(n, 2)``: each of the model's objects (slots) in the panel's frame (see
   :func:`slot_positions`), or ``None``;
 - ``"pairs"``: ``[(i, j, effect), ...]`` the pairs to draw, largest first, or ``None`` (no pairs);
-- ``"grid"``: ``(rows, columns)`` of a pixel model's feature map (faint cell lines), or ``None``;
+- ``"grid"``: ``(rows, columns, 2)``: the centre of every cell of a pixel model's feature map in the
+  panel's frame (see :func:`feature_grid`; faint lines halfway between them), or ``None``;
 - ``"note"``: a line under the picture, or ``None``.
 """
 
@@ -36,15 +37,6 @@ SUPPORT, OPPOSE = "tab:green", "tab:red"
 #: Half the side of the top-down map at least, in scene units (objects lie within [-3, 3]).
 MAP_EXTENT = 3.6
 _MARKERS = {"cube": "s", "sphere": "o", "cylinder": "h"}
-
-
-def cell_centres(rows: int, columns: int) -> np.ndarray:
-    """``(rows * columns, 2)``: the centre of every feature-map cell in the 480×320 frame, row-major
-    (the order of a pixel RN's objects)."""
-    ys, xs = np.meshgrid(
-        (np.arange(rows) + 0.5) * BASE_HEIGHT / rows, (np.arange(columns) + 0.5) * BASE_WIDTH / columns, indexing="ij"
-    )
-    return np.stack([xs, ys], axis=-1).reshape(rows * columns, 2)
 
 
 def ground_positions(objects: Sequence[Mapping[str, Any]], directions: Mapping[str, Any] | None) -> np.ndarray:
@@ -69,25 +61,31 @@ def slot_kind(model: torch.nn.Module) -> str | None:
     return None
 
 
-def feature_grid(model: torch.nn.Module, height: int, width: int) -> tuple[int, int] | None:
-    """``(rows, columns)`` of a pixel RN's feature map for ``height × width`` images; ``None`` otherwise."""
-    return model.objects.grid_size(height, width) if slot_kind(model) == "cells" else None
+def feature_grid(model: torch.nn.Module, height: int, width: int) -> np.ndarray | None:
+    """``(rows, columns, 2)``: the ``(x, y)`` centre of each cell of a pixel RN's feature map on
+    ``height × width`` images (its receptive field's centre, ``ConvObjects.cell_centres``), in the
+    480×320 frame; ``None`` for a model without cells."""
+    if slot_kind(model) != "cells":
+        return None
+    rows, columns = model.objects.grid_size(height, width)
+    centres = model.objects.cell_centres(height, width).numpy() * [BASE_WIDTH / width, BASE_HEIGHT / height]
+    return centres.reshape(rows, columns, 2)
 
 
 def slot_positions(
     kind: str | None,
     slots: int,
     *,
-    grid: tuple[int, int] | None = None,
+    grid: np.ndarray | None = None,
     objects: Sequence[Mapping[str, Any]] | None = None,
     directions: Mapping[str, Any] | None = None,
     on_image: bool = True,
 ) -> np.ndarray | None:
-    """Where a model's ``slots`` objects are drawn: for ``kind`` ``"cells"`` the centres of ``grid``'s
-    cells, for ``"objects"`` the scene's ``objects`` (on the image, or on the map when not
+    """Where a model's ``slots`` objects are drawn: for ``kind`` ``"cells"`` the cell centres ``grid``
+    (:func:`feature_grid`), for ``"objects"`` the scene's ``objects`` (on the image, or on the map when not
     ``on_image``). ``(slots, 2)``, padding slots at 0 (they are in no pair); ``None`` when unknown."""
     if kind == "cells":
-        return None if grid is None else cell_centres(*grid)
+        return None if grid is None else grid.reshape(-1, 2)
     if kind != "objects" or objects is None:
         return None
     if on_image:
@@ -121,11 +119,12 @@ def draw_panel(axis: Any, panel: Mapping[str, Any]) -> None:
         axis.set_ylim(BASE_HEIGHT, 0)
         axis.set_axis_off()
         if panel.get("grid") is not None:
-            rows, columns = panel["grid"]
-            for row in range(1, rows):
-                axis.axhline(row * BASE_HEIGHT / rows, color="white", linewidth=0.3, alpha=0.35)
-            for column in range(1, columns):
-                axis.axvline(column * BASE_WIDTH / columns, color="white", linewidth=0.3, alpha=0.35)
+            # Each line lies halfway between neighbouring cell centres: a point is in its nearest cell.
+            grid = panel["grid"]
+            for y in (grid[1:, 0, 1] + grid[:-1, 0, 1]) / 2:
+                axis.axhline(y, color="white", linewidth=0.3, alpha=0.35)
+            for x in (grid[0, 1:, 0] + grid[0, :-1, 0]) / 2:
+                axis.axvline(x, color="white", linewidth=0.3, alpha=0.35)
         if objects is not None:
             for number, obj in enumerate(objects):
                 x, y = obj["pixel_coords"][:2]
