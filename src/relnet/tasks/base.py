@@ -61,6 +61,10 @@ class TrainConfig:
     # >1: training batches hold runs of this many examples sharing the task's ``group_column`` (e.g.
     # questions about one image), so a model can encode each image once per batch.
     group_size: int = 1
+    # Easy examples first: in epoch e (counting from 0) training draws only examples whose task's
+    # ``curriculum_column`` holds one of ``curriculum[e]``; epochs past the last stage use every
+    # example (``relnet.training.curriculum``). E.g. Pretty-CLEVR's ((1,), (0, 1), (0, 1, 2)) by jumps.
+    curriculum: tuple[tuple[int, ...], ...] = ()
     # <1: each epoch trains on this fraction of a fresh shuffle of the training set (CPU-sized recipes).
     train_fraction: float = 1.0
     # "best": the saved weights are those of the epoch with the best validation metrics (the task's
@@ -98,6 +102,7 @@ class TrainConfig:
             f"time_budget must be a positive number of minutes (got {self.time_budget})": self.time_budget is None
             or 0 < self.time_budget < math.inf,
             "warmup_steps and weight_decay must not be negative": self.warmup_steps >= 0 and self.weight_decay >= 0,
+            f"every curriculum stage must admit some values (got {self.curriculum})": all(self.curriculum),
         }
         problems = [message for message, ok in checks.items() if not ok]
         if problems:
@@ -176,6 +181,8 @@ class Task:
     paper_results: ClassVar[Mapping[str, Mapping[str, float]]] = {}
     #: A column of the training table grouping examples (e.g. ``"image_index"``), for ``group_size``.
     group_column: ClassVar[str | None] = None
+    #: An integer column of the training table that ``TrainConfig.curriculum`` stages select by.
+    curriculum_column: ClassVar[str | None] = None
     #: ``batch -> batch`` under random answer-preserving transforms, for ``TrainConfig.augment``
     #: (a staticmethod; randomness from torch's global generator, which training seeds every step).
     augment: ClassVar[Callable[[Batch], Batch] | None] = None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +14,7 @@ from torch.utils.data import DataLoader, Dataset, DistributedSampler, Sampler
 from relnet.data import TensorTable
 from relnet.errors import RelnetError
 from relnet.tasks import Task
+from relnet.training.curriculum import CurriculumSampler
 
 
 class ShardSampler(Sampler[int]):
@@ -122,9 +123,10 @@ class RelnetDataModule(L.LightningDataModule):
         seed: int = 0,
         test_split: str = "test",
         group_size: int = 1,
+        curriculum: Sequence[Sequence[int]] = (),
     ) -> None:
         super().__init__()
-        self.group_size = group_size
+        self.group_size, self.curriculum = group_size, curriculum
         self.test_split = test_split
         self.task, self.root = task, Path(root)
         self.batch_size, self.eval_batch_size, self.seed = batch_size, eval_batch_size, seed
@@ -152,7 +154,15 @@ class RelnetDataModule(L.LightningDataModule):
         dataset = self.dataset("train")
         rank, world = self._world()
         sampler: Sampler[int]
-        if self.group_size > 1 and self.task.group_column is not None:
+        if self.curriculum:
+            column = self.task.curriculum_column
+            if column is None:
+                raise RelnetError(
+                    f"{self.task.name} declares no curriculum_column, so its recipes cannot have a curriculum"
+                )
+            values = dataset.columns[column]  # type: ignore[attr-defined]
+            sampler = CurriculumSampler(values, self.curriculum, self.batch_size, self.seed, rank, world)
+        elif self.group_size > 1 and self.task.group_column is not None:
             groups = dataset.columns[self.task.group_column]  # type: ignore[attr-defined]
             sampler = GroupedShuffleSampler(groups, self.group_size, self.batch_size, self.seed, rank, world)
         else:

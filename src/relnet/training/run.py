@@ -401,7 +401,13 @@ def train(
     task.check_model_name(model_name)
     run_dir = Path(run_dir)
     datamodule = RelnetDataModule(
-        task, data_root, config.batch_size, config.eval_batch_size, seed, group_size=config.group_size
+        task,
+        data_root,
+        config.batch_size,
+        config.eval_batch_size,
+        seed,
+        group_size=config.group_size,
+        curriculum=config.curriculum,
     )
     with _naming_the_data_task(task, Path(data_root), "train"):
         config = replace(config, model=task.fit_config(model_name, dict(config.model), data_root, "train"))
