@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import signal
 from pathlib import Path
 from typing import Any
 
@@ -43,10 +42,6 @@ class Interrupted(Exception):  # noqa: N818 - a requested stop, not an error
     def __init__(self, signal_number: int, message: str) -> None:
         super().__init__(message)
         self.signal_number = int(signal_number)
-
-    @property
-    def signal_name(self) -> str:
-        return signal.Signals(self.signal_number).name
 
     @property
     def exit_code(self) -> int:

@@ -27,6 +27,8 @@ from typing import Any
 
 import torch
 
+from relnet.runtime import auto_precision, device_description
+
 Note = Callable[[str], None]
 
 
@@ -48,18 +50,12 @@ class RNShape:
         """Multiply-add FLOPs of one forward pass with the split first layer."""
         b, n, d, q = self.batch, self.objects, self.object_dim, self.condition_dim
         first = self.g_widths[0]
-        flops = 2 * b * n * (2 * d) * first + 2 * b * q * first  # per-object row/column terms, per-sample q
-        widths = self.g_widths
-        flops += sum(2 * b * n * n * a * c for a, c in itertools.pairwise(widths))
-        return flops + self._f_flops()
+        return 2 * b * n * (2 * d) * first + 2 * b * q * first + self._rest_flops()  # per-object terms, per-sample q
 
     def naive_flops(self) -> float:
         """Multiply-add FLOPs of one forward pass on materialised pairs."""
         b, n, d, q = self.batch, self.objects, self.object_dim, self.condition_dim
-        flops = 2 * b * n * n * (2 * d + q) * self.g_widths[0]
-        widths = self.g_widths
-        flops += sum(2 * b * n * n * a * c for a, c in itertools.pairwise(widths))
-        return flops + self._f_flops()
+        return 2 * b * n * n * (2 * d + q) * self.g_widths[0] + self._rest_flops()
 
     def naive_activation_bytes(self) -> float:
         """fp32 bytes the naive path keeps for backward: the pair tensor plus every g layer's output
@@ -70,9 +66,12 @@ class RNShape:
         saved += sum(pairs * width * (4 + 4) for width in self.g_widths)  # linear output + relu output
         return float(saved)
 
-    def _f_flops(self) -> float:
+    def _rest_flops(self) -> float:
+        """Multiply-add FLOPs after g's first layer: g's other layers on every pair, then f."""
+        pairs = self.batch * self.objects**2
+        rest = sum(2 * pairs * a * c for a, c in itertools.pairwise(self.g_widths))
         widths = [self.g_widths[-1], *self.f_widths, self.output_dim]
-        return sum(2 * self.batch * a * c for a, c in itertools.pairwise(widths))
+        return rest + sum(2 * self.batch * a * c for a, c in itertools.pairwise(widths))
 
 
 CONFIGS: tuple[RNShape, ...] = (
@@ -92,11 +91,25 @@ def _device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
+def median_seconds(function: Callable[[], Any], warmup: int, repeats: int) -> float:
+    """Median wall seconds of ``function()`` over ``repeats`` runs after ``warmup`` uncounted ones (on
+    CUDA, synchronised before and after each run)."""
+    times = []
+    for index in range(warmup + repeats):
+        if torch.cuda.is_available():
+            torch.cuda.synchronize()
+        start = time.perf_counter()
+        function()
+        if torch.cuda.is_available():
+            torch.cuda.synchronize()
+        if index >= warmup:
+            times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
 def fast_bf16() -> bool:
     """Whether relnet's path runs in bf16 here: only where bf16 matmuls are hardware-fast (on an
     AVX2-only CPU they are emulated and many times slower than fp32, so the fast path stays fp32)."""
-    from relnet.runtime import auto_precision
-
     return auto_precision() == "bf16-mixed"
 
 
@@ -140,10 +153,6 @@ def _measure(shape_fields: dict[str, Any], path: str, steps: int, threads: int) 
     forward = model.forward if path == "fast" else functools.partial(relation_network_reference, model)
     autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=path == "fast" and fast_bf16())
 
-    def sync() -> None:
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-
     def train_step() -> None:
         with autocast:
             logits = forward(objects, condition)
@@ -156,23 +165,15 @@ def _measure(shape_fields: dict[str, Any], path: str, steps: int, threads: int) 
         with torch.inference_mode(), autocast:
             forward(objects, condition)
 
-    sync()
     if device.type == "cuda":
+        torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
         base = torch.cuda.memory_allocated()
     else:
         base = _rss_bytes()
-    results: dict[str, float] = {}
-    for name, function in (("step", train_step), ("infer", infer)):
-        times = []
-        for index in range(steps + 2):  # two warm-up runs
-            sync()
-            start = time.perf_counter()
-            function()
-            sync()
-            if index >= 2:
-                times.append(time.perf_counter() - start)
-        results[f"{name}_ms"] = 1000 * statistics.median(times)
+    results = {
+        f"{name}_ms": 1000 * median_seconds(run, 2, steps) for name, run in (("step", train_step), ("infer", infer))
+    }
     peak = torch.cuda.max_memory_allocated() if device.type == "cuda" else _peak_rss_bytes()
     results["peak_mb"] = (peak - base) / 2**20
     return results
@@ -184,29 +185,13 @@ def _matmul_peak(dtype: torch.dtype, threads: int, size: int = 2048, repeats: in
     device = _device()
     a = torch.randn(size, size, device=device, dtype=dtype)
     b = torch.randn(size, size, device=device, dtype=dtype)
-    times = []
-    for index in range(repeats + 2):
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        start = time.perf_counter()
-        a @ b
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        if index >= 2:
-            times.append(time.perf_counter() - start)
-    return 2 * size**3 / statistics.median(times) / 1e12
+    return 2 * size**3 / median_seconds(lambda: a @ b, 2, repeats) / 1e12
 
 
 def _in_child(function: Callable[..., Any], *args: Any) -> Any:
     """Run ``function(*args)`` in a fresh spawned process (its own peak memory) and return its result."""
     with multiprocessing.get_context("spawn").Pool(1, maxtasksperchild=1) as pool:
         return pool.apply(function, args)
-
-
-def device_name() -> str:
-    from relnet.runtime import device_description
-
-    return device_description()
 
 
 # ---------------------------------------------------------------------------- the benchmark
@@ -217,7 +202,7 @@ def bench_rn(
     threads = torch.get_num_threads()
     steps = steps if steps is not None else (3 if quick else 10)
     precision = "bf16 autocast" if fast_bf16() else "fp32 (no fast bf16 on this hardware)"
-    note(f"bench rn on {device_name()}, {threads} threads, median of {steps} steps after 2 warm-up steps")
+    note(f"bench rn on {device_description()}, {threads} threads, median of {steps} steps after 2 warm-up steps")
     note(f"relnet's path runs in {precision}; the naive path in fp32")
     # Emulated bf16 (no hardware support) is so slow that a smaller matrix gives the same rate sooner.
     peaks = {
@@ -255,7 +240,7 @@ def bench_rn(
         row["fast_fraction_of_peak"] = row["fast_tflops"] / peaks["bf16" if fast_bf16() else "fp32"]
         rows.append(row)
     return {
-        "device": device_name(),
+        "device": device_description(),
         "threads": threads,
         "steps": steps,
         "torch": torch.__version__,

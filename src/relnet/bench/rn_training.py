@@ -274,9 +274,9 @@ def compare_paths(
     ``recipe`` names the recipe in the payload, ``recipe_text`` in the text (default: ``recipe``);
     ``figure``: also draw both paths' accuracy curves there (a PNG)."""
     if figure is not None:
-        from relnet.viz.time_to_accuracy import check_figure_file  # matplotlib only when drawing
+        from relnet.viz.files import figure_file  # matplotlib only when drawing
 
-        figure = check_figure_file(figure)  # a bad name fails now, not after the trainings
+        figure = figure_file(figure)  # a bad name fails now, not after the trainings
     runs: dict[str, dict[str, Any]] = {}
     curves: dict[str, AccuracyCurve] = {}
     for path in PATHS:
@@ -343,9 +343,9 @@ def bench_rn_training(quick: bool = False, note: Note = print, figure: Path | No
     if quick:
         config = replace(config, train_fraction=0.5)
     if figure is not None:
-        from relnet.viz.time_to_accuracy import check_figure_file  # matplotlib only when drawing
+        from relnet.viz.files import figure_file  # matplotlib only when drawing
 
-        figure = check_figure_file(figure)  # before generating the data
+        figure = figure_file(figure)  # before generating the data
     data = default_data_root(TASK, 0)
     ensure_dataset(TASK, data, seed=0, progress_note=note)
     recipe = "quick" + (" (train_fraction 0.5)" if quick else "")

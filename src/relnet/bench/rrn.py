@@ -15,23 +15,17 @@ fp32 only (bf16 matmuls are slow on CPUs without AMX).
 
 from __future__ import annotations
 
-import statistics
-import time
 from collections.abc import Callable
 from typing import Any
 
 import torch
 
+from relnet.bench.rn import median_seconds
 from relnet.runtime import device_description
 from relnet.tasks.sudoku.metrics import step_loss
 from relnet.tasks.sudoku.models import SudokuRRN
 
 Note = Callable[[str], None]
-
-
-def _synchronize(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
 
 
 def _time_training(
@@ -41,23 +35,20 @@ def _time_training(
     device = batch["quiz"].device
     optimizer = torch.optim.Adam(model.parameters(), lr=2e-4)
     forward = model.reference_forward if plain else model.forward
-    times = []
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
-    for repeat in range(repeats + 1):  # the first step warms up and is not counted
-        _synchronize(device)
-        start = time.perf_counter()
+
+    def step() -> None:
         with torch.autocast(device.type, dtype=dtype or torch.float32, enabled=dtype is not None):
             logits = forward(batch)
         loss = step_loss(logits, batch["answer"])
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
-        _synchronize(device)
-        if repeat:
-            times.append(time.perf_counter() - start)
+
+    seconds = median_seconds(step, 1, repeats)  # the first step warms up and is not counted
     memory = torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else None
-    return statistics.median(times), memory
+    return seconds, memory
 
 
 def bench_rrn(*, quick: bool, note: Note = print) -> dict[str, Any]:

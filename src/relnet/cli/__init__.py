@@ -34,14 +34,6 @@ def note(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-@contextlib.contextmanager
-def _stdout_to_stderr() -> Iterator[None]:
-    """While a command works, anything printed (progress bars, logs) goes to stderr: stdout holds only
-    the result, printed afterwards (so ``relnet ... > result.txt`` captures just that)."""
-    with contextlib.redirect_stdout(sys.stderr):
-        yield
-
-
 def _raise_interrupted(signal_number: int, frame: FrameType | None) -> None:
     raise Interrupted(signal_number, f"stopped by {signal.Signals(signal_number).name}")
 
@@ -381,8 +373,10 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("--questions", default="0,1,2,3,10,11,12,13", help="question indices, comma-separated")
     show.add_argument("--out", default="show.png")
 
+    from relnet.bench import bench_names
+
     bench = commands.add_parser("bench", help="side-by-side speed and memory of relnet's kernels vs naive ones")
-    bench.add_argument("what", help="what to benchmark: " + ", ".join(_bench_names()))
+    bench.add_argument("what", help="what to benchmark: " + ", ".join(bench_names()))
     bench.add_argument("--quick", action="store_true", help="fewer repeats and smaller sizes (seconds)")
     bench.add_argument("--figure", metavar="FILE", help="rn-training: draw accuracy against training seconds (PNG)")
 
@@ -394,12 +388,6 @@ def build_parser() -> argparse.ArgumentParser:
         if not any(action.dest == "json" for action in sub._actions):
             sub.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     return parser
-
-
-def _bench_names() -> list[str]:
-    from relnet.bench import bench_names
-
-    return bench_names()
 
 
 def _task_commands(commands: argparse._SubParsersAction) -> dict[str, tuple[argparse.ArgumentParser, Any]]:
@@ -452,7 +440,9 @@ def main(argv: list[str] | None = None) -> int:
         with _sigterm_as_exception():
             args = _parse(argv)
             _check_seed(args)
-            with _stdout_to_stderr():
+            # While a command works, anything printed (progress bars, logs) goes to stderr: stdout holds only
+            # the result, printed afterwards (so ``relnet ... > result.txt`` captures just that).
+            with contextlib.redirect_stdout(sys.stderr):
                 payload = COMMANDS[args.command](args)
             _emit(args, payload, _text(args, payload))
     except (RelnetError, OSError) as error:  # OSError: an unwritable output folder, a full disk, ...

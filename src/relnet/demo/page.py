@@ -117,18 +117,30 @@ async function post(path, body) {
   if (!response.ok) throw new Error(data.error || ('error ' + response.status));
   return data;
 }
+async function ask(section, path, body) {  // the reply, or null with the error shown and the old result hidden
+  const error = document.getElementById(section + '-error');
+  error.textContent = '';
+  try { return await post(path, body); } catch (e) {
+    error.textContent = e.message;
+    document.getElementById(section + '-result').hidden = true;
+    return null;
+  }
+}
+function pairList(pairs, describe, list = document.createElement('ol')) {  // an <ol>, or LIST refilled
+  list.innerHTML = '';
+  for (const pair of pairs) {
+    const item = document.createElement('li');
+    item.textContent = describe(pair) + ': margin drops by ' + pair.effect;
+    list.append(item);
+  }
+  return list;
+}
 let solved = null;
 async function solveSudoku() {
-  const error = document.getElementById('sudoku-error');
-  error.textContent = '';
   const steps = Number(document.getElementById('steps').value);
-  try {
-    solved = await post('/api/sudoku', {puzzle: document.getElementById('puzzle').value, steps: steps});
-  } catch (e) {
-    error.textContent = e.message;
-    document.getElementById('sudoku-result').hidden = true;
-    return;
-  }
+  const data = await ask('sudoku', '/api/sudoku', {puzzle: document.getElementById('puzzle').value, steps: steps});
+  if (data === null) return;
+  solved = data;
   const verdict = solved.exact === null ? 'the puzzle has several solutions'
     : (solved.solved ? 'solved: the answer matches the exact solution'
                      : 'not solved: some cells differ from the exact solution');
@@ -159,17 +171,9 @@ function drawStep() {
   }
 }
 async function askClevr() {
-  const error = document.getElementById('clevr-error');
-  error.textContent = '';
-  let data;
-  try {
-    data = await post('/api/sort-of-clevr', {seed: Number(document.getElementById('seed').value),
-      color: document.getElementById('color').value, subtype: document.getElementById('subtype').value});
-  } catch (e) {
-    error.textContent = e.message;
-    document.getElementById('clevr-result').hidden = true;
-    return;
-  }
+  const data = await ask('clevr', '/api/sort-of-clevr', {seed: Number(document.getElementById('seed').value),
+    color: document.getElementById('color').value, subtype: document.getElementById('subtype').value});
+  if (data === null) return;
   document.getElementById('clevr-question').textContent = data.question;
   document.getElementById('clevr-truth').textContent = data.truth;
   const box = document.getElementById('clevr-models');
@@ -178,39 +182,21 @@ async function askClevr() {
     const div = document.createElement('div'), title = document.createElement('p'), img = document.createElement('img');
     title.textContent = model.label + ': ' + model.answer + (model.right ? ' (right)' : ' (wrong)');
     img.src = model.image; img.alt = model.label + ' pairs';
-    const list = document.createElement('ol');
-    for (const pair of model.pairs) {
-      const item = document.createElement('li');
-      item.textContent = pair.objects.join(' + ') + ': margin drops by ' + pair.effect;
-      list.append(item);
-    }
-    div.append(title, img, list);
+    div.append(title, img, pairList(model.pairs, pair => pair.objects.join(' + ')));
     box.append(div);
   }
   document.getElementById('clevr-result').hidden = false;
   remember('sort-of-clevr');
 }
 async function askBabi() {
-  const error = document.getElementById('babi-error');
-  error.textContent = '';
-  let data;
-  try {
-    data = await post('/api/babi', {story: document.getElementById('story').value,
-                                   question: document.getElementById('question').value});
-  } catch (e) {
-    error.textContent = e.message;
-    document.getElementById('babi-result').hidden = true;
-    return;
-  }
+  const data = await ask('babi', '/api/babi', {story: document.getElementById('story').value,
+                                               question: document.getElementById('question').value});
+  if (data === null) return;
   document.getElementById('babi-answer').textContent = data.answer;
-  const list = document.getElementById('babi-pairs');
-  list.innerHTML = '';
-  for (const pair of data.pairs) {
-    const item = document.createElement('li');
+  pairList(data.pairs, pair => {
     const [a, b] = pair.sentences.map(s => s === null ? '(empty slot)' : '"' + s + '"');
-    item.textContent = (a === b ? a + ' with itself' : a + ' + ' + b) + ': margin drops by ' + pair.effect;
-    list.append(item);
-  }
+    return a === b ? a + ' with itself' : a + ' + ' + b;
+  }, document.getElementById('babi-pairs'));
   document.getElementById('babi-result').hidden = false;
   remember('babi');
 }
@@ -221,18 +207,10 @@ function clevrRange() {
     ? '(0 to ' + (chosen.scenes - 1) + ', ' + chosen.split + ' split' + (chosen.images ? '' : ', no images') + ')' : '';
 }
 async function askClevr3d() {
-  const error = document.getElementById('clevr3d-error');
-  error.textContent = '';
-  let data;
-  try {
-    data = await post('/api/clevr', {data: document.getElementById('clevr3d-data').value,
-      scene: Number(document.getElementById('clevr3d-scene').value),
-      question: document.getElementById('clevr3d-question').value});
-  } catch (e) {
-    error.textContent = e.message;
-    document.getElementById('clevr3d-result').hidden = true;
-    return;
-  }
+  const data = await ask('clevr3d', '/api/clevr', {data: document.getElementById('clevr3d-data').value,
+    scene: Number(document.getElementById('clevr3d-scene').value),
+    question: document.getElementById('clevr3d-question').value});
+  if (data === null) return;
   document.getElementById('clevr3d-asked').textContent = data.question;
   document.getElementById('clevr3d-truth').textContent = data.truth === null ? 'unknown' : data.truth;
   document.getElementById('clevr3d-unknown').textContent = data.unknown_words.length
@@ -251,15 +229,7 @@ async function askClevr3d() {
       img.src = model.image; img.alt = model.label + ' pairs';
       div.append(img);
     }
-    if (model.pairs) {
-      const list = document.createElement('ol');
-      for (const pair of model.pairs) {
-        const item = document.createElement('li');
-        item.textContent = pair.objects.join(' + ') + ': margin drops by ' + pair.effect;
-        list.append(item);
-      }
-      div.append(list);
-    }
+    if (model.pairs) div.append(pairList(model.pairs, pair => pair.objects.join(' + ')));
     box.append(div);
   }
   const examples = document.getElementById('clevr3d-examples');

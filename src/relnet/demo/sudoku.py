@@ -17,19 +17,13 @@ WEIGHTS = ("sudoku/quick-12-epochs/rrn.safetensors", "sudoku/gpu/rrn.safetensors
 MAX_STEPS, DEFAULT_STEPS = 64, 32
 
 
-def find_weights(results: Path) -> Path | None:
-    for name in WEIGHTS:
-        if (results / name).is_file():
-            return results / name
-    found = sorted(results.glob("sudoku/**/rrn.safetensors"))
-    return found[0] if found else None
-
-
 class SudokuPage:
     """Loads the committed RRN once, on the first request."""
 
     def __init__(self, results: Path) -> None:
-        self.weights = find_weights(results)
+        found = [results / name for name in WEIGHTS if (results / name).is_file()]
+        found += sorted(results.glob("sudoku/**/rrn.safetensors"))
+        self.weights = found[0] if found else None
         self._model: torch.nn.Module | None = None
 
     def models(self) -> torch.nn.Module:

@@ -25,6 +25,7 @@ import torch
 from torch import nn
 
 from relnet.errors import RelnetError
+from relnet.explain.steps import settle_steps
 from relnet.explain.views import TaskView, view_for
 from relnet.tasks import get_task
 from relnet.tasks.base import Task
@@ -105,16 +106,6 @@ class StepRunner:
                     correct[row].bool().tolist(),
                     int(settled[row]),
                 )
-
-
-def settle_steps(answers: torch.Tensor) -> torch.Tensor:
-    """``(B, T)`` answers after every step → ``(B,)``: the first step (1..T) from which the answer is
-    the last step's at every later step."""
-    steps = answers.shape[1]
-    if steps == 1:
-        return torch.ones(len(answers), dtype=torch.long)
-    changed = answers[:, 1:] != answers[:, :-1]  # the answer after step t + 1 differs from step t's
-    return (changed * torch.arange(2, steps + 1)[None]).amax(dim=1).clamp(min=1)
 
 
 def open_runner(weights: Path, data: Path, split: str) -> StepRunner:

@@ -61,10 +61,17 @@ def beliefs(model: nn.Module, quiz: torch.Tensor, solution: torch.Tensor, steps:
     logits = model.rrn(model.embed(quiz), edges, steps=steps)  # (B, T, 81, 10); digit 0 is never an answer
     probabilities = logits[..., 1:].float().softmax(dim=-1)
     digits = probabilities.argmax(dim=-1) + 1
-    changed = digits[:, 1:] != digits[:, :-1]  # (B, T - 1, 81): the digit after step t + 1 differs
-    step_of_change = torch.arange(2, steps + 1)[None, :, None]
-    settled = (changed * step_of_change).amax(dim=1).clamp(min=1) if steps > 1 else torch.ones_like(digits[:, 0])
-    return Beliefs(probabilities, digits, settled, digits == solution.long()[:, None, :])
+    return Beliefs(probabilities, digits, settle_steps(digits), digits == solution.long()[:, None, :])
+
+
+def settle_steps(answers: torch.Tensor) -> torch.Tensor:
+    """``(B, T, ...)`` answers after every step → ``(B, ...)``: the first step (1..T) from which the answer
+    is the last step's at every later step."""
+    if answers.shape[1] == 1:
+        return torch.ones_like(answers[:, 0], dtype=torch.long)
+    changed = answers[:, 1:] != answers[:, :-1]  # (B, T - 1, ...): the answer after step t + 1 differs
+    step_of_change = torch.arange(2, answers.shape[1] + 1).view(1, -1, *[1] * (answers.dim() - 2))
+    return (changed * step_of_change).amax(dim=1).clamp(min=1)
 
 
 def check_sudoku_rrn(model: nn.Module, what: str) -> None:

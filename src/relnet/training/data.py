@@ -17,23 +17,6 @@ from relnet.tasks import Task
 from relnet.training.curriculum import CurriculumSampler
 
 
-class ShardSampler(Sampler[int]):
-    """Evaluation order without padding: process ``rank`` of ``world`` takes every world-th example.
-
-    Unlike ``DistributedSampler`` nothing is duplicated, so metrics gathered from all processes are
-    exact.
-    """
-
-    def __init__(self, length: int, rank: int = 0, world: int = 1) -> None:
-        self.indices = range(rank, length, world)
-
-    def __iter__(self):
-        return iter(self.indices)
-
-    def __len__(self) -> int:
-        return len(self.indices)
-
-
 class GroupedShuffleSampler(Sampler[int]):
     """A seeded training order in which examples of the same group come in runs of ``group_size``.
 
@@ -185,12 +168,10 @@ class RelnetDataModule(L.LightningDataModule):
     def eval_dataloader(self, split: str) -> DataLoader:
         dataset = self.dataset(split)
         rank, world = self._world()
-        return DataLoader(
-            dataset,
-            batch_size=self.eval_batch_size,
-            sampler=ShardSampler(len(dataset), rank, world),
-            collate_fn=TensorTable.collate,
-        )
+        # Process ``rank`` of ``world`` takes every world-th example: unlike ``DistributedSampler``'s
+        # padding, nothing is duplicated, so metrics gathered from all processes are exact.
+        shard = range(rank, len(dataset), world)
+        return DataLoader(dataset, batch_size=self.eval_batch_size, sampler=shard, collate_fn=TensorTable.collate)
 
     def val_dataloader(self) -> DataLoader:
         return self.eval_dataloader("val")

@@ -260,10 +260,6 @@ class _ReplaceOldCheckpoints(L.Callback):
         self._replace(trainer)
 
 
-def _old_checkpoints(folder: Path) -> dict[Path, int]:
-    return {path: path.stat().st_mtime_ns for path in sorted(folder.glob("*.ckpt"))}
-
-
 class StopOnSignal(L.Callback):
     """SIGINT and SIGTERM end the current step, save a checkpoint (when training) and raise
     :class:`~relnet.errors.Interrupted`; a second signal stops at once, without saving.
@@ -418,7 +414,7 @@ def train(
     if resume:
         _check_resume(checkpoint, task_name, model_name)
     else:
-        old = _old_checkpoints(checkpoint.parent)
+        old = {path: path.stat().st_mtime_ns for path in sorted(checkpoint.parent.glob("*.ckpt"))}
         if old:
             note(
                 f"{run_dir} holds an earlier run's checkpoints ({', '.join(p.name for p in old)}): this new run "
@@ -443,9 +439,12 @@ def train(
         time_budget=config.time_budget,
     )
     start = time.perf_counter()
-    with stopper, _lightning_misconfiguration():
-        # weights_only: a checkpoint holds tensors and plain data only (see _check_resume).
-        trainer.fit(module, datamodule=datamodule, ckpt_path=str(checkpoint) if resume else None, weights_only=True)
+    with stopper:
+        try:
+            # weights_only: a checkpoint holds tensors and plain data only (see _check_resume).
+            trainer.fit(module, datamodule=datamodule, ckpt_path=str(checkpoint) if resume else None, weights_only=True)
+        except MisconfigurationException as error:  # e.g. a train fraction below one batch: a user error
+            raise RelnetError(f"cannot train with these settings: {shorten(str(error), 300)}") from None
     wall = time.perf_counter() - start
     kept_epoch = module.keep_weights(config.keep)
     weights = run_dir / "model.safetensors"
@@ -465,15 +464,6 @@ def train(
         kept_epoch,
         trainer.global_step,
     )
-
-
-@contextlib.contextmanager
-def _lightning_misconfiguration() -> Iterator[None]:
-    """Lightning's complaints about a setting (e.g. a train fraction below one batch) are user errors."""
-    try:
-        yield
-    except MisconfigurationException as error:
-        raise RelnetError(f"cannot train with these settings: {shorten(str(error), 300)}") from None
 
 
 def _warm_start(module: RelnetModule, path: Path) -> None:

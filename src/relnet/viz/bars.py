@@ -33,7 +33,4 @@ def metric_bars(records: Sequence[dict[str, Any]], metric_names: Sequence[str], 
     axes.set_title(title, fontsize=9)
     axes.legend(fontsize=8, loc="lower left")
     figure.tight_layout()
-    try:
-        return save_figure(figure, path)
-    finally:
-        plt.close(figure)
+    return save_figure(figure, path)

@@ -54,7 +54,4 @@ def draw_scene(root: Path, split: str, scene: dict, questions: list[dict], out: 
     )
     listing.set_axis_off()
     figure.tight_layout()
-    try:
-        return save_figure(figure, out, dpi=110)
-    finally:
-        plt.close(figure)
+    return save_figure(figure, out, dpi=110)

@@ -192,10 +192,7 @@ def draw_scenes(
         draw_scene(axis, panel, colours=colours, radius=radius)
     if lines:
         figure.text(0.5, 0.04 / height, "\n".join(lines), ha="center", va="bottom", fontsize=6.5, color="dimgray")
-    try:
-        return save_figure(figure, path)
-    finally:
-        plt.close(figure)
+    return save_figure(figure, path)
 
 
 def animate_scene(

@@ -50,10 +50,7 @@ def draw_explanation(panel: dict[str, Any], path: Path) -> Path:
     right.set_title("heuristic vs exact, one dot per pair", fontsize=8)
     figure.suptitle(textwrap.shorten(panel["title"], 160), fontsize=9)
     figure.tight_layout()
-    try:
-        return save_figure(figure, path)
-    finally:
-        plt.close(figure)
+    return save_figure(figure, path)
 
 
 def _image_with_pairs(axis: Any, panel: dict[str, Any], effects: np.ndarray) -> None:
@@ -128,7 +125,4 @@ def draw_steps(panel: dict[str, Any], path: Path) -> Path:
     curves.legend(fontsize=7)
     figure.suptitle(panel["title"], fontsize=9)
     figure.tight_layout()
-    try:
-        return save_figure(figure, path)
-    finally:
-        plt.close(figure)
+    return save_figure(figure, path)

@@ -43,10 +43,7 @@ def draw_pairs(
         weights = [strength[i, j] / peak if peak > 0 else 0.0 for i, j in pairs]
         draw_pair_lines(axis, pairs, np.asarray(panel["positions"]), weights)
     figure.tight_layout()
-    try:
-        return save_figure(figure, path)
-    finally:
-        plt.close(figure)
+    return save_figure(figure, path)
 
 
 def draw_pair_lines(

@@ -11,27 +11,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # after choosing the backend
 
-from relnet.errors import RelnetError
 from relnet.viz.files import save_figure
-
-
-def check_figure_file(path: Path) -> Path:
-    """The file :func:`accuracy_over_time` will write for ``path`` (``.png`` added to a bare name); a
-    :class:`RelnetError` now, before a long run, if matplotlib cannot write that kind of file."""
-    path = Path(path)
-    if not path.suffix:
-        path = path.with_name(path.name + ".png")
-    figure = plt.figure()
-    try:
-        formats = figure.canvas.get_supported_filetypes()
-    finally:
-        plt.close(figure)
-    if path.suffix[1:].lower() not in formats:
-        raise RelnetError(
-            f"cannot draw into {path}: choose a picture file name ending in "
-            + ", ".join(f".{name}" for name in sorted(formats))
-        )
-    return path
 
 
 def accuracy_over_time(
@@ -73,7 +53,4 @@ def accuracy_over_time(
     panels[-1].legend(fontsize=8, loc="lower right")
     figure.suptitle(title, fontsize=9)
     figure.tight_layout()
-    try:
-        return save_figure(figure, path)
-    finally:
-        plt.close(figure)
+    return save_figure(figure, path)

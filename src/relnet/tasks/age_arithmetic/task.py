@@ -143,6 +143,9 @@ class AgeArithmetic(Task):
     )
     options = AgeOptions
     models = MODELS
+    generate = staticmethod(generate)
+    load = staticmethod(load_table)
+    inspect = staticmethod(dataset_stats)
     recipes = RECIPES
     metrics = (
         Metric("accuracy", headline=True, select=True),
@@ -154,12 +157,3 @@ class AgeArithmetic(Task):
     summarize = staticmethod(summarize)
     # The paper reports no numbers for this task that we could verify (papers.md §3.5).
     paper_results: dict[str, dict[str, float]] = {}
-
-    def generate(self, out: Path, *, seed: int, options: AgeOptions) -> dict[str, Any]:
-        return generate(Path(out), seed=seed, options=options)
-
-    def load(self, root: Path, split: str) -> TensorTable:
-        return load_table(root, split)
-
-    def inspect(self, root: Path) -> dict[str, Any]:
-        return dataset_stats(root)

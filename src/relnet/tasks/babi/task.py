@@ -6,8 +6,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from relnet.errors import RelnetError
 from relnet.tasks.babi import metrics as scoring
 from relnet.tasks.babi.dataset import load_table
@@ -40,6 +38,8 @@ class Babi(Task):
     description = "bAbI v1.2 (Weston et al. 2015): 20 text QA tasks trained jointly; real folders or generated"
     options = GeneratorOptions
     models = MODELS
+    load = staticmethod(load_table)
+    inspect = staticmethod(dataset_stats)
     recipes = RECIPES
     metrics = (
         Metric("accuracy", headline=True, select=True),
@@ -59,9 +59,3 @@ class Babi(Task):
 
     def generate(self, out: Path, *, seed: int, options: GeneratorOptions) -> dict[str, Any]:
         return generate(Path(out), seed=seed, size=options.size)
-
-    def load(self, root: Path, split: str) -> torch.utils.data.Dataset:
-        return load_table(root, split)
-
-    def inspect(self, root: Path) -> dict[str, Any]:
-        return dataset_stats(root)

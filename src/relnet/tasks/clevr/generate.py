@@ -7,7 +7,6 @@ one stream per split, since answer balancing carries over from image to image.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -176,7 +175,3 @@ def _write_split(
     if small and small[0] is not None:
         write_cache(out, name, list(range(len(scenes))), np.stack(small))
     return {"images": len(scenes), "questions": len(questions)}
-
-
-def default_workers() -> int:
-    return max(1, min(4, os.cpu_count() or 1))

@@ -31,6 +31,8 @@ class Clevr(Task):
     description = "CLEVR v1.0 (Johnson et al. 2017): 3-D scenes of 3-10 objects, 13 question types"
     options = GenerateConfig
     models = MODELS
+    load = staticmethod(load_table)
+    inspect = staticmethod(inspect_folder)
     recipes = RECIPES
     preset_data = DATA
     metrics = (
@@ -58,12 +60,6 @@ class Clevr(Task):
     def generate(self, out: Path, *, seed: int, options: GenerateConfig) -> dict[str, Any]:
         summary = generate(Path(out), seed=seed, config=options, progress=_progress)
         return {split: counts["questions"] for split, counts in summary.items()}
-
-    def load(self, root: Path, split: str) -> torch.utils.data.Dataset:
-        return load_table(root, split)
-
-    def inspect(self, root: Path) -> dict[str, Any]:
-        return inspect_folder(root)
 
     def loss(self, output: torch.Tensor, batch: Batch) -> torch.Tensor:
         """Cross-entropy over the questions that have an answer (a release's test split has none)."""

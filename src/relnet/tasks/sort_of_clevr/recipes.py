@@ -14,6 +14,12 @@ PAPER_F = (2000, 1000, 500, 100)
 _GPU = TrainConfig(
     epochs=500, batch_size=256, lr=5e-4, warmup_steps=500, schedule="cosine", group_size=4, time_budget=10.0
 )
+# What the quick and full presets share, and each model's quick shape.
+_CPU = TrainConfig(epochs=2, batch_size=64, lr=1e-3, warmup_steps=1000, schedule="cosine")
+_QUICK_PIXEL = replace(_CPU, train_fraction=0.75, warmup_steps=200, group_size=4)
+_RN_QUICK = {"channels": QUICK_CNN, "g_widths": (64,) * 4, "f_widths": (256, 256)}
+_STATE = {"g_widths": (256,) * 4, "f_widths": (256, 256)}
+_PAPER = TrainConfig(epochs=100, batch_size=64, lr=1e-4)
 
 RECIPES: dict[str, dict[str, TrainConfig]] = {
     # Fits the 15-minute main job on a 2-core CPU without bf16 hardware (fp32): data, three models,
@@ -21,34 +27,9 @@ RECIPES: dict[str, dict[str, TrainConfig]] = {
     # runs of 4 questions per image let the CNN encode each image once for 4 questions. Both pixel
     # models see the same 1.5 epochs of data through the same CNN shape.
     "quick": {
-        "rn": TrainConfig(
-            epochs=2,
-            train_fraction=0.75,
-            batch_size=64,
-            lr=1e-3,
-            warmup_steps=200,
-            schedule="cosine",
-            group_size=4,
-            model={"channels": QUICK_CNN, "g_widths": (64,) * 4, "f_widths": (256, 256)},
-        ),
-        "cnn-mlp": TrainConfig(
-            epochs=2,
-            train_fraction=0.75,
-            batch_size=64,
-            lr=1e-3,
-            warmup_steps=200,
-            schedule="cosine",
-            group_size=4,
-            model={"channels": QUICK_CNN, "widths": (256,) * 4},
-        ),
-        "rn-state": TrainConfig(
-            epochs=1,
-            batch_size=64,
-            lr=1e-3,
-            warmup_steps=300,
-            schedule="cosine",
-            model={"g_widths": (256,) * 4, "f_widths": (256, 256)},
-        ),
+        "rn": replace(_QUICK_PIXEL, model=_RN_QUICK),
+        "cnn-mlp": replace(_QUICK_PIXEL, model={"channels": QUICK_CNN, "widths": (256,) * 4}),
+        "rn-state": replace(_CPU, epochs=1, warmup_steps=300, model=_STATE),
     },
     # relnet's recommended recipe: the paper's architecture shape at a width a CPU trains in hours.
     # The pixel RN keeps the quick model (the paper's 4×24 CLEVR CNN, g 4×64: 80 ms a step in fp32 on
@@ -56,35 +37,12 @@ RECIPES: dict[str, dict[str, TrainConfig]] = {
     "full": {
         # Of the variants measured (RESULTS.md), this one did best: 73.9 / 70.3 after 15 epochs. The
         # paper's wider CNN (lr 5e-4, 10 epochs: 75.0 / 64.5) and lr 2e-4 stayed on the same plateau.
-        "rn": TrainConfig(
-            epochs=15,
-            batch_size=64,
-            lr=1e-3,
-            warmup_steps=1000,
-            schedule="cosine",
-            group_size=4,
-            model={"channels": QUICK_CNN, "g_widths": (64,) * 4, "f_widths": (256, 256)},
-        ),
-        "cnn-mlp": TrainConfig(
-            epochs=10,
-            batch_size=64,
-            lr=1e-3,
-            warmup_steps=1000,
-            schedule="cosine",
-            model={"channels": PIXEL_CNN, "widths": (256,) * 4},
-        ),
+        "rn": replace(_CPU, epochs=15, group_size=4, model=_RN_QUICK),
+        "cnn-mlp": replace(_CPU, epochs=10, model={"channels": PIXEL_CNN, "widths": (256,) * 4}),
         # Without augmentation it fits the 9,800 training scenes and stalls at 98.6% relational
         # (validation loss rising from epoch 20 of 40); the scenes' mirror images and axis swaps
         # give it 8 views of each.
-        "rn-state": TrainConfig(
-            epochs=25,
-            batch_size=64,
-            lr=1e-3,
-            warmup_steps=1000,
-            schedule="cosine",
-            augment=True,
-            model={"g_widths": (256,) * 4, "f_widths": (256, 256)},
-        ),
+        "rn-state": replace(_CPU, epochs=25, augment=True, model=_STATE),
     },
     # One GPU, time-boxed (TrainConfig.time_budget: at most 10 minutes, the cosine decay following the
     # clock): the paper's CNN with g 4×256, the width public ports leave the colour-binding plateau
@@ -92,29 +50,12 @@ RECIPES: dict[str, dict[str, TrainConfig]] = {
     "gpu": {
         "rn": replace(_GPU, model={"channels": PIXEL_CNN, "g_widths": (256,) * 4, "f_widths": (256, 256)}),
         "cnn-mlp": replace(_GPU, model={"channels": PIXEL_CNN, "widths": (256,) * 4}),
-        "rn-state": replace(
-            _GPU, lr=1e-3, group_size=1, augment=True, model={"g_widths": (256,) * 4, "f_widths": (256, 256)}
-        ),
+        "rn-state": replace(_GPU, lr=1e-3, group_size=1, augment=True, model=_STATE),
     },
     # The paper's exact sizes and optimiser (Supp. D): g 4×2000, f 2000/1000/500/100, Adam 1e-4.
     "paper": {
-        "rn": TrainConfig(
-            epochs=100,
-            batch_size=64,
-            lr=1e-4,
-            model={"channels": PIXEL_CNN, "g_widths": PAPER_G, "f_widths": PAPER_F},
-        ),
-        "cnn-mlp": TrainConfig(
-            epochs=100,
-            batch_size=64,
-            lr=1e-4,
-            model={"channels": PIXEL_CNN, "widths": PAPER_G + PAPER_F},
-        ),
-        "rn-state": TrainConfig(
-            epochs=100,
-            batch_size=64,
-            lr=1e-4,
-            model={"g_widths": PAPER_G, "f_widths": PAPER_F},
-        ),
+        "rn": replace(_PAPER, model={"channels": PIXEL_CNN, "g_widths": PAPER_G, "f_widths": PAPER_F}),
+        "cnn-mlp": replace(_PAPER, model={"channels": PIXEL_CNN, "widths": PAPER_G + PAPER_F}),
+        "rn-state": replace(_PAPER, model={"g_widths": PAPER_G, "f_widths": PAPER_F}),
     },
 }

@@ -23,6 +23,7 @@ class SortOfClevr(Task):
     description = "Sort-of-CLEVR (Santoro et al. 2017): 75×75 images of 6 shapes, relational questions"
     options = GeneratorConfig
     models = MODELS
+    load = staticmethod(load_table)
     recipes = RECIPES
     metrics = (
         Metric("relational", headline=True),
@@ -39,9 +40,6 @@ class SortOfClevr(Task):
 
     def generate(self, out: Path, *, seed: int, options: GeneratorConfig) -> dict[str, Any]:
         return generate(out, seed=seed, config=options)
-
-    def load(self, root: Path, split: str) -> torch.utils.data.Dataset:
-        return load_table(root, split)
 
     def inspect(self, root: Path) -> dict[str, Any]:
         """Decode every image and re-derive every answer from its scene."""

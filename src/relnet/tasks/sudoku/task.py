@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
 from relnet.errors import DataFormatError
 from relnet.tasks.base import Metric, Task
@@ -26,6 +25,7 @@ class Sudoku(Task):
     description = "Sudoku (Palm et al. 2018): 81 cells, 17–34 givens, the RRN solves it by message passing"
     options = GeneratorConfig
     models = MODELS
+    load = staticmethod(load_table)
     recipes = RECIPES
     # Palm's split sizes for the paper preset: `relnet reproduce sudoku --preset paper --source FILE`
     # with a list of 17-given puzzles (Royle's) builds Palm's dataset (disjoint pools, 17-34 givens).
@@ -46,9 +46,6 @@ class Sudoku(Task):
 
     def generate(self, out: Path, *, seed: int, options: GeneratorConfig) -> dict[str, Any]:
         return generate(out, seed=seed, config=options)
-
-    def load(self, root: Path, split: str) -> torch.utils.data.Dataset:
-        return load_table(root, split)
 
     def inspect(self, root: Path) -> dict[str, Any]:
         """Validate every puzzle file (a folder's splits, or one file), verify each puzzle is unique, and

@@ -66,7 +66,3 @@ def other(rng: random.Random, options: Sequence[T], not_this: T | None) -> T:
 
 def move_text(rng: random.Random, who: str, place: str) -> str:
     return f"{who} {pick(rng, MOVE_VERBS)} to the {place}."
-
-
-def lower_first(text: str) -> str:
-    return text[:1].lower() + text[1:]
