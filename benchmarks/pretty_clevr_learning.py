@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import sys
 import tempfile
 import time
@@ -29,9 +28,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import torch
+from run_records import append_run
 
-from relnet.runtime import device_description
 from relnet.tasks import get_task
 from relnet.training import train
 
@@ -88,18 +86,7 @@ def main() -> int:
             shown = "  ".join(f"{k} jumps {100 * point[f'jumps_{k}']:5.1f}" for k in SHOWN_JUMPS)
             print(f"{name:<18} step {point['step']:>6}  {shown}", file=sys.stderr, flush=True)
         print(f"{name:<18} {result['train_steps']} steps in {result['wall_seconds']:.0f} s", file=sys.stderr)
-    record = {
-        "command": "python " + " ".join(sys.argv),
-        "device": device_description(),
-        "threads": torch.get_num_threads(),
-        "split": "val",
-        "results": results,
-    }
-    out = Path(args.out)
-    previous = json.loads(out.read_text()) if out.is_file() else {"runs": []}
-    previous["runs"].append(record)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(previous, indent=1) + "\n")
+    append_run(Path(args.out), split="val", results=results)
     return 0
 
 

@@ -21,9 +21,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import torch
+from run_records import append_run
 
-from relnet.runtime import device_description
 from relnet.tasks import get_task
 from relnet.training import evaluate, train
 
@@ -88,18 +87,7 @@ def main() -> int:
             file=sys.stderr,
             flush=True,
         )
-    record = {
-        "command": "python " + " ".join(sys.argv),
-        "device": device_description(),
-        "threads": torch.get_num_threads(),
-        "split": "val",
-        "rows": rows,
-    }
-    out = Path(args.out)
-    previous = json.loads(out.read_text()) if out.is_file() else {"runs": []}
-    previous["runs"].append(record)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(previous, indent=1) + "\n")
+    record = append_run(Path(args.out), split="val", rows=rows)
     if args.json:
         print(json.dumps(record))
     return 0
