@@ -52,3 +52,5 @@ def test_bad_curricula_are_refused() -> None:
         CurriculumSampler(_values(), [(9,)], batch_size=8)
     with pytest.raises(RelnetError, match="curriculum stage"):
         TrainConfig(epochs=2, curriculum=((1,), ()))
+    with pytest.raises(RelnetError, match="cannot be combined"):
+        TrainConfig(epochs=2, curriculum=((1,),), group_size=4)

@@ -103,6 +103,9 @@ class TrainConfig:
             or 0 < self.time_budget < math.inf,
             "warmup_steps and weight_decay must not be negative": self.warmup_steps >= 0 and self.weight_decay >= 0,
             f"every curriculum stage must admit some values (got {self.curriculum})": all(self.curriculum),
+            "a curriculum and group_size > 1 cannot be combined (the curriculum draws single examples)": not (
+                self.curriculum and self.group_size > 1
+            ),
         }
         problems = [message for message, ok in checks.items() if not ok]
         if problems:
