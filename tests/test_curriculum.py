@@ -1,11 +1,16 @@
 from __future__ import annotations
 
+from pathlib import Path
+from types import SimpleNamespace
+
 import pytest
 import torch
 
+from relnet.data import TensorTable
 from relnet.errors import RelnetError
 from relnet.tasks.base import TrainConfig
 from relnet.training.curriculum import CurriculumSampler
+from relnet.training.data import RelnetDataModule
 
 
 def _values() -> torch.Tensor:
@@ -54,3 +59,18 @@ def test_bad_curricula_are_refused() -> None:
         TrainConfig(epochs=2, curriculum=((1,), ()))
     with pytest.raises(RelnetError, match="cannot be combined"):
         TrainConfig(epochs=2, curriculum=((1,),), group_size=4)
+
+
+@pytest.mark.parametrize(
+    ("column", "message"),
+    [(None, "declares no curriculum_column"), ("steps", "'steps' is not a column")],
+)
+def test_the_data_module_names_a_task_that_cannot_have_a_curriculum(column: str | None, message: str) -> None:
+    table = TensorTable({"jumps": _values(), "answer": torch.zeros(200, dtype=torch.long)})
+    task = SimpleNamespace(name="toy", curriculum_column=column, group_column=None, load=lambda root, split: table)
+    module = RelnetDataModule(task, Path("."), batch_size=8, eval_batch_size=8, curriculum=((1,),))  # type: ignore[arg-type]
+    with pytest.raises(RelnetError, match=message):
+        module.train_dataloader()
+    task.curriculum_column = "jumps"
+    batch = next(iter(RelnetDataModule(task, Path("."), 8, 8, curriculum=((1,),)).train_dataloader()))  # type: ignore[arg-type]
+    assert set(batch["jumps"].tolist()) == {1}

@@ -143,8 +143,12 @@ class RelnetDataModule(L.LightningDataModule):
                 raise RelnetError(
                     f"{self.task.name} declares no curriculum_column, so its recipes cannot have a curriculum"
                 )
-            values = dataset.columns[column]  # type: ignore[attr-defined]
-            sampler = CurriculumSampler(values, self.curriculum, self.batch_size, self.seed, rank, world)
+            columns = dataset.columns  # type: ignore[attr-defined]
+            if column not in columns:
+                raise RelnetError(
+                    f"{self.task.name}'s curriculum_column {column!r} is not a column of its training table"
+                )
+            sampler = CurriculumSampler(columns[column], self.curriculum, self.batch_size, self.seed, rank, world)
         elif self.group_size > 1 and self.task.group_column is not None:
             groups = dataset.columns[self.task.group_column]  # type: ignore[attr-defined]
             sampler = GroupedShuffleSampler(groups, self.group_size, self.batch_size, self.seed, rank, world)
