@@ -269,5 +269,7 @@ class RelnetModule(L.LightningModule):
         self.last_metrics[stage] = metrics
         headline = set(self.task.headline_metrics)
         for name, value in metrics.items():
+            if math.isnan(value):
+                continue  # a metric this model has none of (e.g. a counting model's connections)
             # Identical on every rank after the gather, so callbacks may monitor them under DDP too.
             self.log(f"{stage}/{name}", value, prog_bar=name in headline)

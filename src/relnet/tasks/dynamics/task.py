@@ -28,6 +28,7 @@ import torch.nn.functional as F
 from relnet.data import TensorTable
 from relnet.errors import RelnetError
 from relnet.tasks.base import Metric, Records, Task, TrainConfig
+from relnet.tasks.dynamics.augment import augment
 from relnet.tasks.dynamics.generator import (
     SPLITS,
     DynamicsOptions,
@@ -181,6 +182,7 @@ class Dynamics(Task):
     )
     target = "systems"
     loss = staticmethod(loss)
+    augment = staticmethod(augment)  # the square's 8 symmetries, time reversal, relabelled balls
     records = staticmethod(records)
     summarize = staticmethod(summarize)
     paper_results = {"rn": {"connections": 0.93}, "rn-count": {"systems": 0.95}}
