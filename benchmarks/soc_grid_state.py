@@ -2,7 +2,7 @@
 
     python benchmarks/soc_grid_state.py --data data/sort-of-clevr --steps 1500
 
-Trains the same narrow RN as the quick pixel recipe (g 4×64, f 256/256, Adam 1e-3, batch 64) on
+Trains the same narrow RN as the quick pixel recipe (g 4×64, f 256/256, Adam 1e-3 unless ``--lr``, batch 64) on
 Sort-of-CLEVR's state descriptions, twice, with the same seed and batches:
 
 - ``objects``: one row per object (6 objects, 36 pairs), as the state-description RN;
@@ -49,7 +49,9 @@ def grid_cells(state: torch.Tensor) -> torch.Tensor:
     return cells
 
 
-def run(mode: str, data: Path, steps: int, seed: int, reduction: str = "sum") -> list[dict[str, float]]:
+def run(
+    mode: str, data: Path, steps: int, seed: int, reduction: str = "sum", lr: float = 1e-3, pair_norm: bool = False
+) -> list[dict[str, float]]:
     torch.manual_seed(seed)
     train, val = load_table(data, "train", with_images=False), load_table(data, "val", with_images=False)
     rn = RelationNetwork(
@@ -60,7 +62,13 @@ def run(mode: str, data: Path, steps: int, seed: int, reduction: str = "sum") ->
         f_widths=(256, 256),
         reduction=reduction,
     )
-    optimiser = torch.optim.Adam(rn.parameters(), 1e-3)
+    # Optionally a LayerNorm between the pair sum and f (its input's scale grows with the pairs).
+    norm = torch.nn.LayerNorm(rn.relation_dim) if pair_norm else torch.nn.Identity()
+    optimiser = torch.optim.Adam([*rn.parameters(), *norm.parameters()], lr)
+
+    def answer(objects: torch.Tensor, question: torch.Tensor) -> torch.Tensor:
+        return rn.f(norm(rn.pair_sum(objects, question)))
+
     relational = torch.tensor([subtype not in NON_RELATIONAL for subtype in ALL_SUBTYPES])
     order = torch.Generator().manual_seed(seed)
     held_out = val.__getitems__(list(range(min(4000, len(val)))))
@@ -71,13 +79,13 @@ def run(mode: str, data: Path, steps: int, seed: int, reduction: str = "sum") ->
     rows, start = [], time.perf_counter()
     for step in range(1, steps + 1):
         batch = train.__getitems__(torch.randint(len(train), (64,), generator=order).tolist())
-        loss = F.cross_entropy(rn(objects(batch), batch["question"]), batch["answer"])
+        loss = F.cross_entropy(answer(objects(batch), batch["question"]), batch["answer"])
         optimiser.zero_grad()
         loss.backward()
         optimiser.step()
         if step % 250 == 0:
             with torch.no_grad():
-                correct = rn(objects(held_out), held_out["question"]).argmax(-1) == held_out["answer"]
+                correct = answer(objects(held_out), held_out["question"]).argmax(-1) == held_out["answer"]
             kind = relational[held_out["subtype"]]
             row = {
                 "step": step,
@@ -102,6 +110,8 @@ def main() -> int:
     parser.add_argument("--modes", default="objects,grid")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--reduction", choices=("sum", "mean"), default="sum", help="over the pairs")
+    parser.add_argument("--lr", type=float, default=1e-3, help="Adam's learning rate (constant)")
+    parser.add_argument("--pair-norm", action="store_true", help="a LayerNorm between the pair sum and f")
     parser.add_argument("--out", default="results/sort-of-clevr/grid-state.json")
     args = parser.parse_args()
     torch.set_num_threads(1)
@@ -111,8 +121,11 @@ def main() -> int:
         "threads": 1,
         "split": "val (first 4,000 questions)",
         "reduction": args.reduction,
+        "lr": args.lr,
+        "pair_norm": args.pair_norm,
         "runs": {
-            mode: run(mode, Path(args.data), args.steps, args.seed, args.reduction) for mode in args.modes.split(",")
+            mode: run(mode, Path(args.data), args.steps, args.seed, args.reduction, args.lr, args.pair_norm)
+            for mode in args.modes.split(",")
         },
     }
     out = Path(args.out)

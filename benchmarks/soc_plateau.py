@@ -39,6 +39,13 @@ VARIANTS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "lr-2e-3": ({"lr": 2e-3}, {}),
     "cell-means+lr-2e-3": ({"lr": 2e-3}, {"cell_means": True}),
     "no-bn": ({}, {"batch_norm": False}),
+    # The learning rate with which the same RN leaves the plateau on exact grid features
+    # (soc_grid_state.py --lr 3e-3), alone and with the pair sum's scale taken out by a mean.
+    "lr-3e-3": ({"lr": 3e-3}, {}),
+    "mean-reduction+lr-3e-3": ({"lr": 3e-3}, {"reduction": "mean"}),
+    # g's first layer is computed per object, not per pair, so its width costs little: more candidate
+    # "this cell has the asked colour" units for the same pair cost in the later layers.
+    "wide-first-g": ({}, {"g_widths": (256, 64, 64, 64)}),
 }
 
 
