@@ -160,9 +160,10 @@ RECIPES: dict[str, dict[str, TrainConfig]] = {
     # A few minutes of one CPU thread each on the quick data (10,000 training scenes).
     "quick": _cpu_recipes(3, 10, 1, _RN_CPU, _MLP_CPU, augment=False),
     # Wider networks on the default data (20,000 training scenes), trained on the scenes' symmetries:
-    # without them the counting models overfit (validation loss rising after epoch 6 to 17) while the
-    # quick-sized connection RN stalls at 39% of scenes with its validation loss equal to its
-    # training loss (too small). About 90 minutes in all on one AVX-512 EPYC thread.
+    # without them the counting models overfit (validation loss rising from epoch 6 for the frame RN,
+    # from epoch 17 for the state RN) while the quick-sized connection RN stalls at 39% of scenes with
+    # its validation loss equal to its training loss (too small). About an hour for all six models on
+    # one AVX-512 EPYC thread (the RN 18 minutes).
     "full": _cpu_recipes(30, 60, 20, _RN_FULL, _MLP_FULL, augment=True),
     # The paper's networks, with a larger batch and learning rate for one GPU.
     "gpu": {
