@@ -13,7 +13,6 @@ import ctypes.util
 import os
 import platform
 import sys
-from pathlib import Path
 
 _M_TRIM_THRESHOLD = -1
 _M_TOP_PAD = -2
@@ -42,21 +41,25 @@ def keep_freed_memory() -> bool:
     return _applied
 
 
+def _cpuinfo(field: str) -> str | None:
+    """The value of the first /proc/cpuinfo line starting with ``field``; None without one (or without Linux)."""
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith(field):
+                    return line.split(":", 1)[1]
+    except OSError:
+        pass
+    return None
+
+
 def cpu_has_fast_bf16() -> bool:
     """True when this CPU multiplies bf16 matrices in hardware (AMX or AVX-512 BF16).
 
     Without them (e.g. an AVX2-only CPU) PyTorch emulates bf16 and a bf16 matmul runs 10-50× *slower*
     than fp32, so mixed precision must not be the default there.
     """
-    try:
-        with open("/proc/cpuinfo") as cpuinfo:
-            for line in cpuinfo:
-                if line.startswith("flags"):
-                    flags = set(line.split(":", 1)[1].split())
-                    return bool(flags & {"amx_bf16", "avx512_bf16"})
-    except OSError:
-        pass
-    return False
+    return bool(set((_cpuinfo("flags") or "").split()) & {"amx_bf16", "avx512_bf16"})
 
 
 def auto_precision(accelerator: str = "auto") -> str:
@@ -78,14 +81,8 @@ def device_description() -> str:
 
     if torch.cuda.is_available():
         return f"{torch.cuda.device_count()}× {torch.cuda.get_device_name(0)}"
-    model = platform.processor() or "CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    name = _cpuinfo("model name")
+    model = name.strip() if name is not None else platform.processor() or "CPU"
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     # The vector ISA decides which precision is fast (AMX: bf16 ~7× fp32; AVX2: bf16 emulated, slower).
     isa = torch.backends.cpu.get_cpu_capability()

@@ -27,9 +27,8 @@ from typing import Any
 
 import torch
 
+from relnet.bench import Note
 from relnet.runtime import auto_precision, device_description
-
-Note = Callable[[str], None]
 
 
 @dataclass(frozen=True)
@@ -224,8 +223,7 @@ def bench_rn(
                 continue
             note(f"  {shape.name}: {path} path ...")
             measured = _in_child(_measure, asdict(shape), path, steps, threads)
-            for key, value in measured.items():
-                row[f"{path}_{key}"] = value
+            row |= {f"{path}_{key}": value for key, value in measured.items()}
         row["naive_measured"] = run_naive
         if run_naive:
             row["step_speedup"] = row["naive_step_ms"] / row["fast_step_ms"]

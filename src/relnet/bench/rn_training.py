@@ -6,11 +6,9 @@ relnet's :class:`~relnet.nn.RelationNetwork` path (split first layer, no pair te
 then scores both on the test split. The two paths compute the same function, but in a different
 floating-point order, so the runs drift apart by rounding; the accuracies should agree within noise.
 
-Time to accuracy: during both runs an :class:`AccuracyCurve` scores the model on the first questions
-of the validation split every few optimiser steps and records that accuracy against the training
-wall-clock seconds so far, its own evaluations (and Lightning's epoch-end validations) left out. The
-payload holds each path's ``curve``, the text a table of both paths' accuracy at quarters of the
-slower run's time, and ``figure=PATH`` draws both curves on shared axes
+Time to accuracy: during both runs an :class:`AccuracyCurve` records validation accuracy against
+training seconds. The payload holds each path's ``curve``, the text a table of both paths' accuracy at
+quarters of the slower run's time, and ``figure=PATH`` draws both curves on shared axes
 (:func:`relnet.viz.accuracy_over_time`).
 
 ``--quick``: the state-description RN, half an epoch of the quick recipe (minutes on a CPU).
@@ -23,7 +21,7 @@ import functools
 import math
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -31,6 +29,7 @@ from typing import Any
 import lightning as L
 import torch
 
+from relnet.bench import Note
 from relnet.errors import RelnetError
 from relnet.nn import RelationNetwork, relation_network_reference
 from relnet.runtime import device_description
@@ -39,7 +38,6 @@ from relnet.training.module import RelnetModule
 from relnet.training.reproduce import default_data_root, ensure_dataset
 from relnet.training.run import evaluate, train
 
-Note = Callable[[str], None]
 TASK = "sort-of-clevr"
 METRICS = ("relational", "non_relational", "closest_to", "furthest_from", "count")
 #: The accuracies a curve point records.
@@ -82,17 +80,12 @@ class AccuracyCurve(L.Callback):
     curve's own evaluations took. An evaluation leaves training unchanged: the RNG state is restored
     afterwards, every module's train/eval mode too, and no weight is touched.
 
-    Batch norm: eval mode normalises with the running statistics. With ``recalibrate_batch_norm``
-    (default) they are first recomputed as an exact average over fixed training batches, as relnet's
-    validation does (:meth:`RelnetModule.recalibrate_batch_norm`): a pixel RN's exponential running
-    averages lag behind fast-moving weights, and eval-mode accuracy read with them can sit far below
-    what the weights achieve (see ``relnet.training.batchnorm``). Training itself never reads the
-    running statistics (train mode normalises with each batch's own), and every epoch-end validation
-    recomputes them from scratch, so the recalibration changes neither the training nor the kept
-    weights (a run that ends without a final validation, e.g. one stopped by a time budget, keeps the
-    last point's recalibrated statistics). Without it a point reads the lagging running averages:
-    cheaper, but noisier for a model with batch norm. A model without batch norm (the
-    state-description RN) is unaffected either way.
+    Batch norm: with ``recalibrate_batch_norm`` (default) the running statistics that eval mode reads are
+    first recomputed exactly over fixed training batches, as relnet's validation does
+    (:meth:`RelnetModule.recalibrate_batch_norm`; why: ``relnet.training.batchnorm``). Training never
+    reads them and every epoch-end validation recomputes them, so this changes neither the training nor
+    the kept weights (a run ending without a final validation keeps the last point's statistics).
+    Without it a point reads the lagging running averages: cheaper, but noisier.
 
     ``every_steps`` None: about ``points`` intervals over the run (Lightning's estimated steps).
     Single-process runs only (a curve under DDP would score each process's model separately).

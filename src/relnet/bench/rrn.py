@@ -15,17 +15,15 @@ fp32 only (bf16 matmuls are slow on CPUs without AMX).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import torch
 
+from relnet.bench import Note
 from relnet.bench.rn import median_seconds
 from relnet.runtime import device_description
 from relnet.tasks.sudoku.metrics import step_loss
 from relnet.tasks.sudoku.models import SudokuRRN
-
-Note = Callable[[str], None]
 
 
 def _time_training(

@@ -198,11 +198,8 @@ def _dynamics(model_name: str, model: nn.Module, root: Path, split: str, indices
                         "right": bits == (true, true),
                         "probability": float(torch.sigmoid(logits[row, i, j])),
                     }
-                    if not (true or any(bits)):
-                        continue
-                elif not true:
-                    continue
-                pairs.append(pair)
+                if true or pair.get("predicted"):  # a pair neither connected nor predicted is not drawn
+                    pairs.append(pair)
         if connections:
             bits_right = int(scored["bits_right"][row])
             verdict = "all right" if bits_right == kinds.size else "wrong"

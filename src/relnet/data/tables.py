@@ -22,9 +22,7 @@ class TensorTable(Dataset):
     """
 
     def __init__(
-        self,
-        columns: Mapping[str, torch.Tensor],
-        lookups: Mapping[str, tuple[str, torch.Tensor]] | None = None,
+        self, columns: Mapping[str, torch.Tensor], lookups: Mapping[str, tuple[str, torch.Tensor]] | None = None
     ) -> None:
         lengths = {name: len(values) for name, values in columns.items()}
         if len(set(lengths.values())) != 1:

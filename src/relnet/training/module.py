@@ -128,11 +128,8 @@ class RelnetModule(L.LightningModule):
     def parameter_groups(self) -> list[dict[str, Any]]:
         """The model's parameters grouped by learning rate (``TrainConfig.lr_scale``, by name prefix)."""
         scales = self.config.lr_scale
-        unknown = [
-            prefix
-            for prefix in scales
-            if not any(self._has_prefix(n, prefix) for n, _ in self.model.named_parameters())
-        ]
+        names = [name for name, _ in self.model.named_parameters()]
+        unknown = [prefix for prefix in scales if not any(self._has_prefix(name, prefix) for name in names)]
         if unknown:
             raise RelnetError(f"lr_scale names no parameters of {self.model_name}: {', '.join(unknown)}")
         groups: dict[float, list[torch.nn.Parameter]] = {}

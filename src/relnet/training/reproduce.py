@@ -26,23 +26,17 @@ from relnet.viz import metric_bars, metric_curves
 GENERATED_MARKER = ".relnet-generated.json"
 
 
-def _options_tag(overrides: dict[str, Any]) -> str:
-    """A short stable name for a set of generator-option overrides (part of a data folder's name)."""
-    text = json.dumps(overrides, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:8]
-
-
 def default_data_root(
     task_name: str, seed: int, preset: str | None = None, overrides: dict[str, Any] | None = None
 ) -> Path:
     """Where generated data lives when no ``--data`` is given: ``data/<task>`` (seed 0), ``data/<task>-seed<S>``,
     ``data/<task>-<preset>...`` for a preset with its own data (``Task.preset_data``), and a suffix
-    naming the generator-option ``overrides`` (e.g. ``--source FILE``) when there are any."""
+    naming the generator-option ``overrides`` (e.g. ``--source FILE``) when there are any: a short stable hash."""
     name = task_name
     if preset is not None and preset in get_task(task_name).preset_data:
         name += f"-{preset}"
     if overrides:
-        name += f"-{_options_tag(overrides)}"
+        name += "-" + hashlib.sha256(json.dumps(overrides, sort_keys=True, default=str).encode()).hexdigest()[:8]
     return Path("data") / (name if seed == 0 else f"{name}-seed{seed}")
 
 
@@ -85,10 +79,9 @@ def ensure_dataset(
         if found == wanted:
             return
     if root.exists() and any(root.iterdir()):
+        options_text = " and these generator options" if "options" in wanted else ""
         raise RelnetError(
-            f"{root} exists but does not hold {task_name} data generated with seed {seed}"
-            + (" and these generator options" if "options" in wanted else "")
-            + "; "
+            f"{root} exists but does not hold {task_name} data generated with seed {seed}{options_text}; "
             "pass it with --data to use it, or remove it to regenerate"
         )
     progress_note(f"generating {task_name} (seed {seed}) into {root} ...")
@@ -107,8 +100,9 @@ def recipe_data(
     """The generated data ``config`` trains on (its ``data`` entry, else ``preset``'s, with the generator
     option ``overrides``), made if missing."""
     name = config.data or preset
-    if config.data is not None and config.data not in get_task(task_name).preset_data:
-        known = ", ".join(get_task(task_name).preset_data) or "none"
+    declared = get_task(task_name).preset_data
+    if config.data is not None and config.data not in declared:
+        known = ", ".join(declared) or "none"
         raise RelnetError(
             f"the recipe asks for {task_name} data {config.data!r}, which is not declared (known: {known})"
         )

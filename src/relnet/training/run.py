@@ -69,7 +69,6 @@ def _quiet_lightning() -> None:
         ".*does not have many workers.*",
         ".*LeafSpec.*",
         ".*treespec.*",
-        ".*isinstance.*LeafSpec.*",
         # relnet says itself which old checkpoints a new run replaces (see _ReplaceOldCheckpoints).
         ".*Checkpoint directory .* exists and is not empty.*",
         # A checkpoint saved mid-epoch records the batches done, which the data module skips on resume.
@@ -165,9 +164,7 @@ def build_trainer(
         callbacks.append(
             ModelCheckpoint(dirpath=run_dir / "checkpoints", save_last=True, save_top_k=1, enable_version_counter=False)
         )
-        version = ""
-        if resuming:
-            version = f"resume-{sum(1 for p in (run_dir / 'logs').glob('resume-*')) + 1}"
+        version = f"resume-{sum(1 for p in (run_dir / 'logs').glob('resume-*')) + 1}" if resuming else ""
         loggers = [
             CSVLogger(run_dir, name="logs", version=version),
             TensorBoardLogger(run_dir, name="tensorboard", version=version),
@@ -239,7 +236,7 @@ class _ReplaceOldCheckpoints(L.Callback):
     def __init__(self, last: Path, old: dict[Path, int]) -> None:
         self.last, self.old = last, old
 
-    def _replace(self, trainer: L.Trainer) -> None:
+    def _replace(self, trainer: L.Trainer, *hook_arguments: Any) -> None:
         if not self.old or not trainer.is_global_zero or not self.last.is_file():
             return
         if self.old.get(self.last) == self.last.stat().st_mtime_ns:
@@ -250,14 +247,7 @@ class _ReplaceOldCheckpoints(L.Callback):
                     path.unlink()
         self.old = {}
 
-    def on_train_epoch_start(self, trainer: L.Trainer, module: L.LightningModule) -> None:
-        self._replace(trainer)
-
-    def on_fit_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
-        self._replace(trainer)
-
-    def on_exception(self, trainer: L.Trainer, module: L.LightningModule, exception: BaseException) -> None:
-        self._replace(trainer)
+    on_train_epoch_start = on_fit_end = on_exception = _replace
 
 
 class StopOnSignal(L.Callback):
@@ -454,15 +444,9 @@ def train(
         # The signal came during the last validation, after the last step: the run is complete.
         name = signal.Signals(stopper.received).name
         raise Interrupted(stopper.received, f"{name} came as training ended: the run is complete, weights in {weights}")
+    val_metrics = module.last_metrics.get("val", {})
     return TrainOutcome(
-        module,
-        module.last_metrics.get("val", {}),
-        weights,
-        run_dir,
-        wall,
-        trainer.is_global_zero,
-        kept_epoch,
-        trainer.global_step,
+        module, val_metrics, weights, run_dir, wall, trainer.is_global_zero, kept_epoch, trainer.global_step
     )
 
 
@@ -527,17 +511,15 @@ def _check_fit(module: RelnetModule, data_root: Path, split: str) -> None:
         for name, parameter in inspect.signature(task.models[module.model_name]).parameters.items()
         if parameter.default is not inspect.Parameter.empty
     }
-    differences = {
-        key: (saved.get(key, defaults.get(key)), value)
-        for key, value in expected.items()
-        if saved.get(key, defaults.get(key)) != value
-    }
+    ours = {key: saved.get(key, defaults.get(key)) for key in expected}
+    differences = [
+        f"{key} is {ours[key]} in the model but {theirs} in the data"
+        for key, theirs in expected.items()
+        if ours[key] != theirs
+    ]
     if differences:
         raise RelnetError(
-            f"the {module.model_name} model does not fit {data_root} ({split}): "
-            + ", ".join(
-                f"{key} is {ours} in the model but {theirs} in the data" for key, (ours, theirs) in differences.items()
-            )
+            f"the {module.model_name} model does not fit {data_root} ({split}): " + ", ".join(differences)
         )
 
 

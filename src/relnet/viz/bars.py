@@ -6,12 +6,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import matplotlib
+from relnet.viz.files import pyplot, save_figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # after choosing the backend
-
-from relnet.viz.files import save_figure
+plt = pyplot()
 
 
 def metric_bars(records: Sequence[dict[str, Any]], metric_names: Sequence[str], path: Path, *, title: str) -> Path:

@@ -33,7 +33,6 @@ import torch
 from relnet.tasks.clevr.camera import BASE_HEIGHT, BASE_WIDTH
 from relnet.tasks.clevr.vocab import COLOR_RGB
 
-SUPPORT, OPPOSE = "tab:green", "tab:red"
 #: Half the side of the top-down map at least, in scene units (objects lie within [-3, 3]).
 MAP_EXTENT = 3.6
 _MARKERS = {"cube": "s", "sphere": "o", "cylinder": "h"}
@@ -109,7 +108,7 @@ def top_pairs(effects: torch.Tensor, pair_mask: torch.Tensor, k: int) -> list[tu
 
 def draw_panel(axis: Any, panel: Mapping[str, Any]) -> None:
     """Draw one panel (see the module docstring) into a matplotlib ``axis``."""
-    from relnet.viz.pairs import draw_pair_lines
+    from relnet.viz.pairs import draw_effect_lines
 
     objects = panel.get("objects")
     image = panel.get("image")
@@ -135,14 +134,7 @@ def draw_panel(axis: Any, panel: Mapping[str, Any]) -> None:
     pairs = panel.get("pairs")
     positions = panel.get("positions")
     if pairs and positions is not None:
-        peak = max(abs(effect) for _, _, effect in pairs) or 1.0
-        draw_pair_lines(
-            axis,
-            [(i, j) for i, j, _ in pairs],
-            np.asarray(positions, dtype=float),
-            [abs(effect) / peak for _, _, effect in pairs],
-            [SUPPORT if effect >= 0 else OPPOSE for _, _, effect in pairs],
-        )
+        draw_effect_lines(axis, pairs, positions)
     axis.set_title(panel.get("title", ""), fontsize=6.5, loc="left")
     if panel.get("note"):
         axis.text(0.5, -0.03, panel["note"], transform=axis.transAxes, ha="center", va="top", fontsize=5.5,
@@ -181,13 +173,9 @@ def _ground_map(axis: Any, objects: Sequence[Mapping[str, Any]], directions: Map
 def draw_clevr_pairs(panels: Sequence[Mapping[str, Any]], path: Path, *, legend: str | None = None) -> Path:
     """Save one panel per question (four to a row) to ``path``, with ``legend`` (one line) under them;
     returns the file written."""
-    import matplotlib
+    from relnet.viz.files import pyplot, save_figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from relnet.viz.files import save_figure
-
+    plt = pyplot()
     columns = min(4, len(panels))
     rows = (len(panels) + columns - 1) // columns
     figure, axes = plt.subplots(rows, columns, figsize=(3.6 * columns, 3.2 * rows + 0.3), dpi=120, squeeze=False)
@@ -209,11 +197,9 @@ def panel_png(panel: Mapping[str, Any], *, width: float = 4.2) -> bytes:
     """One panel as the bytes of a PNG ``width`` inches wide (the demo's pictures)."""
     import io
 
-    import matplotlib
+    from relnet.viz.files import pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     height = width * (BASE_HEIGHT / BASE_WIDTH if panel.get("image") is not None else 1.0) + 0.3
     figure, axis = plt.subplots(figsize=(width, height), dpi=100)
     try:

@@ -13,13 +13,9 @@ from relnet.tasks.clevr.stats import question_type
 
 def draw_scene(root: Path, split: str, scene: dict, questions: list[dict], out: Path) -> Path:
     """Write a figure: the image (objects labelled by index) beside its questions; returns ``out``."""
-    import matplotlib
+    from relnet.viz.files import pyplot, save_figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from relnet.viz.files import save_figure
-
+    plt = pyplot()
     path = image_path(root, split, scene["image_index"])
     from PIL import Image
 

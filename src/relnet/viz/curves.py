@@ -8,12 +8,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import matplotlib
+from relnet.viz.files import pyplot, save_figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # after choosing the backend
-
-from relnet.viz.files import save_figure
+plt = pyplot()
 
 
 def numbered_members(family: str, names: Sequence[str]) -> list[tuple[int, str]]:

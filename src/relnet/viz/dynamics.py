@@ -169,13 +169,9 @@ def draw_scenes(
 ) -> Path:
     """Save one panel per scene (four to a row) to ``path``, with ``legend`` under them; returns the
     file written."""
-    import matplotlib
+    from relnet.viz.files import pyplot, save_figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from relnet.viz.files import save_figure
-
+    plt = pyplot()
     columns = min(4, len(panels))
     rows = (len(panels) + columns - 1) // columns
     lines = textwrap.wrap(legend, 44 * columns) if legend else []
@@ -205,12 +201,11 @@ def animate_scene(
 ) -> Path:
     """Save one scene as an animated GIF to ``path``: one picture per frame, the trajectories so far
     and the connections where the balls are; loops, the last frame held longer. Returns ``path``."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     from PIL import Image
 
+    from relnet.viz.files import pyplot
+
+    plt = pyplot()
     frames = len(panel["positions"])
     pictures = []
     figure = plt.figure(figsize=(3.6, 4.3 if legend else 4.0), dpi=110)

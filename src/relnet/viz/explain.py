@@ -13,16 +13,12 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # after choosing the backend
 import numpy as np
 
-from relnet.viz.files import save_figure
-from relnet.viz.pairs import draw_pair_lines
+from relnet.viz.files import pyplot, save_figure
+from relnet.viz.pairs import OPPOSE, draw_effect_lines
 
-SUPPORT, OPPOSE = "tab:green", "tab:red"
+plt = pyplot()
 
 
 def draw_explanation(panel: dict[str, Any], path: Path) -> Path:
@@ -57,11 +53,7 @@ def _image_with_pairs(axis: Any, panel: dict[str, Any], effects: np.ndarray) -> 
     axis.imshow(panel["image"], interpolation="nearest")
     axis.set_axis_off()
     pairs = [tuple(pair) for pair in panel["top"]]
-    sizes = [abs(effects[i, j]) for i, j in pairs]
-    peak = max(sizes, default=0.0)
-    weights = [size / peak if peak > 0 else 0.0 for size in sizes]
-    colors = [SUPPORT if effects[i, j] >= 0 else OPPOSE for i, j in pairs]
-    draw_pair_lines(axis, pairs, np.asarray(panel["positions"]), weights, colors)
+    draw_effect_lines(axis, [(i, j, effects[i, j]) for i, j in pairs], panel["positions"])
     axis.set_title(f"top {len(pairs)} pairs by exact effect (green supports, red opposes)", fontsize=8)
 
 

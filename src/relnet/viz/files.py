@@ -31,6 +31,16 @@ def figure_file(path: Path, formats: Iterable[str] | None = None) -> Path:
     return path
 
 
+def pyplot() -> Any:
+    """``matplotlib.pyplot`` on the Agg backend (files only, no display), imported only when called."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
 def save_figure(figure: Figure, path: Path, **options: Any) -> Path:
     """Save ``figure`` to :func:`figure_file` ``(path)``, close it (also on an error) and return the file."""
     import matplotlib.pyplot as plt

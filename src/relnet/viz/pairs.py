@@ -6,21 +6,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # after choosing the backend
 import numpy as np
 
-from relnet.viz.files import save_figure
+from relnet.viz.files import pyplot, save_figure
+
+plt = pyplot()
+SUPPORT, OPPOSE = "tab:green", "tab:red"
 
 
-def draw_pairs(
-    panels: Sequence[dict],
-    path: Path,
-    *,
-    top_pairs: int = 5,
-) -> Path:
+def draw_pairs(panels: Sequence[dict], path: Path, *, top_pairs: int = 5) -> Path:
     """One panel per entry: ``{"image": (H, W, 3) uint8, "title": str, "strength": (n, n) array or None,
     "positions": (n, 2) array of (x, y) pixels}``; the ``top_pairs`` strongest pairs i≠j are drawn,
     line width and opacity growing with strength."""
@@ -66,3 +60,16 @@ def draw_pair_lines(
         else:
             axis.plot([x0, x1], [y0, y1], **style)
         axis.text((x0 + x1) / 2, (y0 + y1) / 2, str(rank + 1), fontsize=6, color="purple")
+
+
+def draw_effect_lines(axis: Any, pairs: Sequence[tuple[int, int, float]], positions: np.ndarray) -> None:
+    """:func:`draw_pair_lines` for pairs ``(i, j, effect)``: green where the effect supports the answer
+    (>= 0), red where it opposes it, each weighted by its ``|effect|`` over the largest."""
+    peak = max((abs(effect) for *_, effect in pairs), default=0.0)
+    draw_pair_lines(
+        axis,
+        [(i, j) for i, j, _ in pairs],
+        np.asarray(positions, dtype=float),
+        [abs(effect) / peak if peak > 0 else 0.0 for *_, effect in pairs],
+        [SUPPORT if effect >= 0 else OPPOSE for *_, effect in pairs],
+    )

@@ -6,12 +6,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import matplotlib
+from relnet.viz.files import pyplot, save_figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # after choosing the backend
-
-from relnet.viz.files import save_figure
+plt = pyplot()
 
 
 def accuracy_over_time(
