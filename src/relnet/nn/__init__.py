@@ -1,6 +1,7 @@
 """Pure ``torch.nn`` modules for relational reasoning: no task, file format, Lightning or CLI knowledge."""
 
-from relnet.nn.baselines import ConvMLP
+from relnet.nn.attention import StackedAttention
+from relnet.nn.baselines import ConvMLP, ConvStackedAttention
 from relnet.nn.frames import FrameObjects
 from relnet.nn.mlp import MLP
 from relnet.nn.mlrn import MultiLayerRelationNetwork
@@ -15,6 +16,7 @@ __all__ = [
     "MLP",
     "ConvMLP",
     "ConvObjects",
+    "ConvStackedAttention",
     "FrameObjects",
     "MultiLayerRelationNetwork",
     "ObjectRows",
@@ -22,14 +24,10 @@ __all__ = [
     "RecurrentRelationalNetwork",
     "RelationNetwork",
     "SequenceEncoder",
+    "StackedAttention",
     "conv_stack",
     "coordinate_grid",
     "mlrn_reference",
     "pad_objects",
     "relation_network_reference",
 ]
-
-from relnet.nn.attention import StackedAttention
-from relnet.nn.baselines import ConvStackedAttention
-
-__all__ += ["ConvStackedAttention", "StackedAttention"]

@@ -16,6 +16,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from relnet.nn.pairs import check_mask
+
 
 class StackedAttention(nn.Module):
     """Question-guided attention over feature cells, ``hops`` times; returns the refined query.
@@ -66,16 +68,11 @@ class StackedAttention(nn.Module):
                 weights = weights.nan_to_num(0.0)
             query = query + torch.einsum("bn,bnk->bk", weights, values)
             maps.append(weights)
-        if return_attention:
-            return query, torch.stack(maps, dim=1)
-        return query
+        return (query, torch.stack(maps, dim=1)) if return_attention else query
 
     def _check(self, features: torch.Tensor, query: torch.Tensor, mask: torch.Tensor | None) -> None:
         if features.dim() != 3 or features.shape[-1] != self.feature_dim:
             raise ValueError(f"features must have shape (batch, n, {self.feature_dim}), got {tuple(features.shape)}")
         if query.shape != (features.shape[0], self.query_dim):
             raise ValueError(f"query must have shape ({features.shape[0]}, {self.query_dim}), got {tuple(query.shape)}")
-        if mask is not None and (mask.shape != features.shape[:2] or mask.dtype != torch.bool):
-            raise ValueError(
-                f"mask must be a bool tensor of shape {tuple(features.shape[:2])}, got {mask.dtype} {tuple(mask.shape)}"
-            )
+        check_mask(mask, features.shape[:2])

@@ -128,9 +128,8 @@ def pair_terms(
         pair_mask = torch.ones(batch, n, n, dtype=torch.bool, device=objects.device)
     weights = pair_mask.to(outputs.dtype)
     if module.reduction == "mean" and isinstance(module, RelationNetwork):
-        weights = (
-            weights / valid_count(pair_mask, (1, 2), (batch, n, n), objects.device).to(outputs.dtype)[:, None, None]
-        )
+        pairs = valid_count(pair_mask, (1, 2), (batch, n, n), objects.device).to(outputs.dtype)
+        weights = weights / pairs[:, None, None]
     elif module.reduction == "mean":  # every row sum divided by its pairs, then the total by the objects
         per_row = valid_count(pair_mask, (2,), (batch, n, n), objects.device).to(outputs.dtype)
         per_object = valid_count(mask, (1,), (batch, n), objects.device).to(outputs.dtype)

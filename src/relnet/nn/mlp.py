@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 from torch import nn
@@ -22,25 +23,17 @@ class MLP(nn.Sequential):
     """
 
     def __init__(
-        self,
-        input_dim: int,
-        widths: Sequence[int],
-        *,
-        activate_last: bool = True,
-        dropout: float = 0.0,
+        self, input_dim: int, widths: Sequence[int], *, activate_last: bool = True, dropout: float = 0.0
     ) -> None:
         if not widths:
             raise ValueError("MLP needs at least one layer width")
         layers: list[nn.Module] = []
-        previous = input_dim
-        for index, width in enumerate(widths):
+        for index, (previous, width) in enumerate(itertools.pairwise((input_dim, *widths))):
             is_last = index == len(widths) - 1
             layers.append(nn.Linear(previous, width))
             if not is_last or activate_last:
                 layers.append(nn.ReLU())
             if not is_last and dropout > 0:
                 layers.append(nn.Dropout(dropout))
-            previous = width
         super().__init__(*layers)
-        self.input_dim = input_dim
-        self.output_dim = previous
+        self.input_dim, self.output_dim = input_dim, widths[-1]

@@ -85,8 +85,7 @@ class MultiLayerRelationNetwork(nn.Module):
         self.object_dim, self.condition_dim, self.output_dim = object_dim, condition_dim, output_dim
         self.reduction: Reduction = reduction
         self.self_pairs = self_pairs
-        self.pair_chunk_size = pair_chunk_size
-        self.pair_memory_budget_mb = pair_memory_budget_mb
+        self.pair_chunk_size, self.pair_memory_budget_mb = pair_chunk_size, pair_memory_budget_mb
         relation_layers = []
         width = object_dim
         for widths in layers:

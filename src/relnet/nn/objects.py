@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Sequence
 
 import torch
@@ -16,27 +17,20 @@ from torch import nn
 
 
 def conv_stack(
-    in_channels: int,
-    channels: Sequence[int],
-    *,
-    kernel_size: int = 3,
-    stride: int = 2,
-    batch_norm: bool = True,
+    in_channels: int, channels: Sequence[int], *, kernel_size: int = 3, stride: int = 2, batch_norm: bool = True
 ) -> nn.Sequential:
     """``Conv -> [BatchNorm] -> ReLU`` per entry of ``channels``; each halves the resolution at stride 2.
 
     Shape: ``(B, in_channels, H, W) -> (B, channels[-1], H', W')``.
     """
     layers: list[nn.Module] = []
-    previous = in_channels
-    for width in channels:
+    for previous, width in itertools.pairwise((in_channels, *channels)):
         layers.append(
             nn.Conv2d(previous, width, kernel_size, stride=stride, padding=kernel_size // 2, bias=not batch_norm)
         )
         if batch_norm:
             layers.append(nn.BatchNorm2d(width))
         layers.append(nn.ReLU())
-        previous = width
     return nn.Sequential(*layers)
 
 

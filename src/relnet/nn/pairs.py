@@ -92,10 +92,7 @@ class PairwiseMLP(nn.Module):
         if per_row:
             return parts[0] if len(parts) == 1 else torch.cat(parts, dim=1)
         accumulator = torch.promote_types(parts[0].dtype, torch.float32)
-        total = parts[0].to(accumulator)
-        for part in parts[1:]:
-            total = total + part.to(accumulator)
-        return total
+        return sum((part.to(accumulator) for part in parts[1:]), parts[0].to(accumulator))
 
     def every_pair(
         self, x: torch.Tensor, condition: torch.Tensor | None, pair_mask: torch.Tensor | None
@@ -208,13 +205,16 @@ def prepare_inputs(
             )
     elif condition is not None:
         raise ValueError(f"this {name} was built with condition_dim=0 but got a condition")
-    if mask is not None and (mask.shape != objects.shape[:2] or mask.dtype != torch.bool):
-        raise ValueError(
-            f"mask must be a bool tensor of shape {tuple(objects.shape[:2])}, got {mask.dtype} {tuple(mask.shape)}"
-        )
+    check_mask(mask, objects.shape[:2])
     if mask is not None:
         objects = objects.masked_fill(~mask[..., None], 0.0)
     return objects, pair_mask(objects, mask, self_pairs=module.self_pairs)
+
+
+def check_mask(mask: torch.Tensor | None, shape: Sequence[int], name: str = "mask") -> None:
+    """Refuse a ``mask`` (``None`` passes) that is not a bool tensor of ``shape``."""
+    if mask is not None and (mask.shape != tuple(shape) or mask.dtype != torch.bool):
+        raise ValueError(f"{name} must be a bool tensor of shape {tuple(shape)}, got {mask.dtype} {tuple(mask.shape)}")
 
 
 def pair_mask(objects: torch.Tensor, mask: torch.Tensor | None, *, self_pairs: bool) -> torch.Tensor | None:

@@ -17,10 +17,7 @@ from relnet.nn.relation import RelationNetwork
 
 
 def relation_network_reference(
-    rn: RelationNetwork,
-    objects: torch.Tensor,
-    condition: torch.Tensor | None = None,
-    mask: torch.Tensor | None = None,
+    rn: RelationNetwork, objects: torch.Tensor, condition: torch.Tensor | None = None, mask: torch.Tensor | None = None
 ) -> torch.Tensor:
     """``rn(objects, condition, mask)`` on materialised pairs: ``(B, n, d) → (B, output_dim)``."""
     objects, pair_mask = prepare_inputs(rn, objects, condition, mask)

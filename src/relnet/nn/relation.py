@@ -2,12 +2,9 @@
 
 The cost of an RN is its sum over all n² ordered object pairs. Implementations usually build the
 ``(B, n, n, 2d + c)`` tensor of concatenated pairs and run ``g`` on it. This module never does: it is a
-:class:`~relnet.nn.pairs.PairwiseMLP`, which splits ``g``'s first layer into a per-object row term
-(with the question and bias folded in) and a per-object column term that are broadcast-added into the
-``(B, n, n, h)`` first hidden layer, and which can process the pairs in chunks of rows ``i`` with
-recomputation in backward, bounding activation memory whatever ``n`` is.
-:func:`relnet.nn.reference.relation_network_reference` is the plain concatenating implementation,
-kept as the ground truth the fast path is tested against.
+:class:`~relnet.nn.pairs.PairwiseMLP` (split first layer, chunks of rows recomputed in backward; see
+:mod:`relnet.nn.pairs`). :func:`relnet.nn.reference.relation_network_reference` is the plain
+concatenating implementation, kept as the ground truth the fast path is tested against.
 """
 
 from __future__ import annotations
@@ -60,13 +57,10 @@ class RelationNetwork(PairwiseMLP):
     ) -> None:
         super().__init__()
         check_pair_options(reduction, pair_chunk_size, pair_memory_budget_mb)
-        self.object_dim = object_dim
-        self.condition_dim = condition_dim
-        self.output_dim = output_dim
+        self.object_dim, self.condition_dim, self.output_dim = object_dim, condition_dim, output_dim
         self.reduction: Reduction = reduction
         self.self_pairs = self_pairs
-        self.pair_chunk_size = pair_chunk_size
-        self.pair_memory_budget_mb = pair_memory_budget_mb
+        self.pair_chunk_size, self.pair_memory_budget_mb = pair_chunk_size, pair_memory_budget_mb
         # The attribute names are those of the saved weights (``g_first.weight``, ``g_rest.0.weight``, ...).
         self.g_first, self.g_rest = build_g(object_dim, g_widths, condition_dim)
         self.relation_dim = g_widths[-1]
@@ -76,19 +70,13 @@ class RelationNetwork(PairwiseMLP):
         return self.g_first, self.g_rest
 
     def forward(
-        self,
-        objects: torch.Tensor,
-        condition: torch.Tensor | None = None,
-        mask: torch.Tensor | None = None,
+        self, objects: torch.Tensor, condition: torch.Tensor | None = None, mask: torch.Tensor | None = None
     ) -> torch.Tensor:
         """``f(sum_ij g(o_i, o_j, q))`` without materialising pairs: ``(B, n, d) -> (B, output_dim)``."""
         return self.f(self.pair_sum(objects, condition, mask))
 
     def pair_sum(
-        self,
-        objects: torch.Tensor,
-        condition: torch.Tensor | None = None,
-        mask: torch.Tensor | None = None,
+        self, objects: torch.Tensor, condition: torch.Tensor | None = None, mask: torch.Tensor | None = None
     ) -> torch.Tensor:
         """The reduced relation vector ``sum_ij g(o_i, o_j, q)``: ``(B, n, d) -> (B, relation_dim)``.
 
@@ -109,10 +97,7 @@ class RelationNetwork(PairwiseMLP):
         return total
 
     def pair_outputs(
-        self,
-        objects: torch.Tensor,
-        condition: torch.Tensor | None = None,
-        mask: torch.Tensor | None = None,
+        self, objects: torch.Tensor, condition: torch.Tensor | None = None, mask: torch.Tensor | None = None
     ) -> torch.Tensor:
         """Every pair's ``g`` output, masked pairs zeroed: ``(B, n, d) -> (B, n, n, relation_dim)``.
 

@@ -25,6 +25,7 @@ ground truth that tests and ``relnet bench rrn`` compare against.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Literal
 
 import torch
@@ -32,6 +33,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from relnet.nn.mlp import MLP
+from relnet.nn.pairs import check_mask
 
 Update = Literal["lstm", "mlp"]
 Readout = Literal["node", "graph"]
@@ -96,10 +98,9 @@ class RecurrentRelationalNetwork(nn.Module):
         if input_widths is None and input_dim != hidden_dim:
             raise ValueError(f"without an input MLP, input_dim ({input_dim}) must equal hidden_dim ({hidden_dim})")
         self.input_dim, self.hidden_dim, self.output_dim = input_dim, hidden_dim, output_dim
-        self.edge_dim = edge_dim
+        self.edge_dim, self.steps = edge_dim, steps
         self.update: Update = update
         self.readout: Readout = readout
-        self.steps = steps
         self.input_net: nn.Module = (
             nn.Identity() if input_widths is None else _head(input_dim, input_widths, hidden_dim)
         )
@@ -218,6 +219,7 @@ class RecurrentRelationalNetwork(nn.Module):
         return summed.view(batch, n, h)
 
 
+@dataclass
 class _Graph:
     """The batch's edge list flattened over ``B·n`` node rows, built once per forward (not per step).
 
@@ -227,20 +229,14 @@ class _Graph:
     ``(B, E, edge_dim)`` or None.
     """
 
-    def __init__(
-        self,
-        senders: torch.Tensor,
-        receivers: torch.Tensor,
-        edge_weight: torch.Tensor | None,
-        in_degree: torch.Tensor,
-        edge_features: torch.Tensor | None,
-        node_mask: torch.Tensor | None,
-    ) -> None:
-        self.senders, self.receivers = senders, receivers
-        self.edge_weight, self.in_degree = edge_weight, in_degree
-        self.edge_features, self.node_mask = edge_features, node_mask
-        #: ``(B·E, w)``: the edge features' share of the message MLP's first layer, set at the first step.
-        self.edge_term: torch.Tensor | None = None
+    senders: torch.Tensor
+    receivers: torch.Tensor
+    edge_weight: torch.Tensor | None
+    in_degree: torch.Tensor
+    edge_features: torch.Tensor | None
+    node_mask: torch.Tensor | None
+    #: ``(B·E, w)``: the edge features' share of the message MLP's first layer, set at the first step.
+    edge_term: torch.Tensor | None = None
 
     @classmethod
     def build(
@@ -282,11 +278,7 @@ class _Graph:
             raise ValueError("this network was built with edge_dim=0 but got edge features")
         edge_weight = None
         if node_mask is not None:
-            if node_mask.shape != (batch, n) or node_mask.dtype != torch.bool:
-                raise ValueError(
-                    f"node_mask must be a bool tensor of shape ({batch}, {n}), "
-                    f"got {node_mask.dtype} {tuple(node_mask.shape)}"
-                )
+            check_mask(node_mask, (batch, n), "node_mask")
             edge_weight = (node_mask[:, edges[0]] & node_mask[:, edges[1]]).reshape(-1).float()
             in_degree = torch.zeros(batch * n, device=device).index_add_(0, receivers, edge_weight)
         else:

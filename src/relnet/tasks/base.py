@@ -87,20 +87,18 @@ class TrainConfig:
     model: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        batches_ok = min(self.batch_size, self.eval_batch_size) >= 1
+        budget_ok = self.time_budget is None or 0 < self.time_budget < math.inf
         checks = {
             f"epochs must be at least 1 (got {self.epochs})": self.epochs >= 1,
-            f"batch sizes must be at least 1 (got {self.batch_size}, {self.eval_batch_size})": min(
-                self.batch_size, self.eval_batch_size
-            )
-            >= 1,
+            f"batch sizes must be at least 1 (got {self.batch_size}, {self.eval_batch_size})": batches_ok,
             f"the learning rate must be positive (got {self.lr})": self.lr > 0,
             f"schedule must be 'constant' or 'cosine' (got {self.schedule!r})": self.schedule in ("constant", "cosine"),
             f"train_fraction must be in (0, 1] (got {self.train_fraction})": 0 < self.train_fraction <= 1,
             f"keep must be 'best' or 'last' (got {self.keep!r})": self.keep in ("best", "last"),
             f"group_size must be at least 1 (got {self.group_size})": self.group_size >= 1,
             f"lr_scale factors must be positive (got {self.lr_scale})": all(f > 0 for f in self.lr_scale.values()),
-            f"time_budget must be a positive number of minutes (got {self.time_budget})": self.time_budget is None
-            or 0 < self.time_budget < math.inf,
+            f"time_budget must be a positive number of minutes (got {self.time_budget})": budget_ok,
             "warmup_steps and weight_decay must not be negative": self.warmup_steps >= 0 and self.weight_decay >= 0,
             f"every curriculum stage must admit some values (got {self.curriculum})": all(self.curriculum),
             "a curriculum and group_size > 1 cannot be combined (the curriculum draws single examples)": not (

@@ -207,12 +207,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     reports = [folder_shortcuts(folder) for folder in args.folders]
     print(" / ".join(report["path"] for report in reports))
-    for task in reports[0]["tasks"]:
-        cells = []
-        for name in reports[0]["tasks"][task]:
-            values = " / ".join(str(report["tasks"].get(task, {}).get(name, "-")) for report in reports)
-            cells.append(f"{name} {values}")
-        print(f"task {task}: " + ", ".join(cells))
+    for task, scores in reports[0]["tasks"].items():
+        values = {name: " / ".join(str(r["tasks"].get(task, {}).get(name, "-")) for r in reports) for name in scores}
+        print(f"task {task}: " + ", ".join(f"{name} {value}" for name, value in values.items()))
 
 
 if __name__ == "__main__":

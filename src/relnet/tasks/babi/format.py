@@ -36,6 +36,7 @@ no task's template has is let through.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -160,108 +161,80 @@ def parse_lines(path: Path, text: str) -> list[Story]:
             raise DataFormatError(path, "the last line has no final newline: is the file truncated?")
     else:
         lines.pop()  # the final newline
+
+    def fail(problem: str) -> DataFormatError:
+        return DataFormatError(path, problem, record=where)  # about the line being read
+
     for number, raw in enumerate(lines, start=1):
         where = f"line {number}"
         raw = raw.removesuffix("\r")
         if len(raw) > MAX_LINE_LENGTH:
-            raise DataFormatError(
-                path, f"a line of {len(raw):,} characters (at most {MAX_LINE_LENGTH:,} are accepted)", record=where
-            )
+            raise fail(f"a line of {len(raw):,} characters (at most {MAX_LINE_LENGTH:,} are accepted)")
         if not raw.strip():
-            raise DataFormatError(
-                path, "empty line (expected 'ID text' or 'ID question<TAB>answer<TAB>ids')", record=where
-            )
+            raise fail("empty line (expected 'ID text' or 'ID question<TAB>answer<TAB>ids')")
         head, space, rest = raw.partition(" ")
         if not space or not _ID.fullmatch(head) or not rest.strip():
-            raise DataFormatError(
-                path, f"expected 'ID text' with a positive integer ID, got {shorten(raw)}", record=where
-            )
+            raise fail(f"expected 'ID text' with a positive integer ID, got {shorten(raw)}")
         line_id = int(head)
         if line_id == 1:
             if current:
                 stories.append(tuple(current))
             current = []
         elif line_id != len(current) + 1:
-            expected = len(current) + 1
-            raise DataFormatError(
-                path,
-                f"line ID {line_id} breaks the sequence: expected {expected} (or 1 to start a new story)",
-                record=where,
+            raise fail(
+                f"line ID {line_id} breaks the sequence: expected {len(current) + 1} (or 1 to start a new story)"
             )
-        line = _parse_body(path, where, line_id, rest)
+        line = _parse_body(fail, line_id, rest)
         for support in line.supports:
             if current[support - 1].is_question:
-                raise DataFormatError(
-                    path, f"supporting fact ID {support} is a question, not a statement of this story", record=where
-                )
+                raise fail(f"supporting fact ID {support} is a question, not a statement of this story")
         # Only a form known to belong to other tasks stops the file: a form no template anticipated
         # (a real file may hold one) is no evidence of a misplaced file.
         asked = question_tasks(line.text) if line.is_question and task in TASK_NAMES else ()
         if asked and task not in asked:
-            raise DataFormatError(
-                path,
+            raise fail(
                 f"{shorten(line.text.strip())} is a task {'/'.join(map(str, asked))} question, not a task "
-                f"{task} ({TASK_NAMES[task]}) one: is a file of another task in this folder?",
-                record=where,
+                f"{task} ({TASK_NAMES[task]}) one: is a file of another task in this folder?"
             )
         current.append(line)
     if current:
         if not current[-1].is_question and task not in MAY_END_WITH_STATEMENT:
-            raise DataFormatError(
-                path,
-                "the last story ends with a statement, not a question: is the file truncated?",
-                record=f"line {len(lines)}",
-            )
+            raise fail("the last story ends with a statement, not a question: is the file truncated?")
         stories.append(tuple(current))
     if not stories:
         raise DataFormatError(path, "no stories in the file")
     return stories
 
 
-def _parse_body(path: Path, where: str, line_id: int, rest: str) -> Line:
+def _parse_body(fail: Callable[[str], DataFormatError], line_id: int, rest: str) -> Line:
+    """One line after its ID: a statement, or a question with its answer and supporting IDs."""
     if "\t" not in rest:
         if "?" in rest or rest.split(maxsplit=1)[0].lower() in _QUESTION_WORDS:
-            raise DataFormatError(
-                path,
-                "a question without its answer and supporting IDs (TAB-separated): is the file truncated?",
-                record=where,
-            )
+            raise fail("a question without its answer and supporting IDs (TAB-separated): is the file truncated?")
         return Line(line_id, rest)
     fields = rest.split("\t")
     if len(fields) != 3:
-        raise DataFormatError(
-            path,
-            f"a question line needs 3 TAB-separated fields (question, answer, ids), got {len(fields)}",
-            record=where,
-        )
+        raise fail(f"a question line needs 3 TAB-separated fields (question, answer, ids), got {len(fields)}")
     question, answer, ids = fields
     if not question.strip():
-        raise DataFormatError(path, "empty question", record=where)
+        raise fail("empty question")
     if not answer or answer != answer.strip() or " " in answer:
-        raise DataFormatError(
-            path, f"bad answer {shorten(answer)} (one token, or tokens joined by commas)", record=where
-        )
+        raise fail(f"bad answer {shorten(answer)} (one token, or tokens joined by commas)")
     if answer.lower() not in ANSWER_INDEX:
-        raise DataFormatError(
-            path,
+        raise fail(
             f"answer {shorten(answer)} is not one of the answers of the English bAbI v1.2 tasks "
-            "(relnet's answer vocabulary): no model could give it",
-            record=where,
+            "(relnet's answer vocabulary): no model could give it"
         )
     supports = []
     for token in ids.split():
         if not _ID.fullmatch(token):
-            raise DataFormatError(path, f"supporting fact ID {shorten(token)} is not a positive integer", record=where)
+            raise fail(f"supporting fact ID {shorten(token)} is not a positive integer")
         support = int(token)
         if not 1 <= support < line_id:
-            raise DataFormatError(
-                path,
-                f"supporting fact ID {support} is not an earlier line of this story (1-{line_id - 1})",
-                record=where,
-            )
+            raise fail(f"supporting fact ID {support} is not an earlier line of this story (1-{line_id - 1})")
         supports.append(support)
     if not supports:
-        raise DataFormatError(path, "a question without supporting IDs: is the file truncated?", record=where)
+        raise fail("a question without supporting IDs: is the file truncated?")
     return Line(line_id, question, answer, tuple(supports))
 
 
@@ -306,13 +279,9 @@ def resolve_data_dir(root: Path) -> Path:
     root = Path(root)
     if not root.is_dir():
         raise DataFormatError(root, "not a folder (expected a bAbI folder such as tasks_1-20_v1-2/en-10k)")
-    if any(_FILE_PATTERN.match(path.name) for path in root.iterdir()):
-        return root
-    for base in (root, root / "tasks_1-20_v1-2"):
-        for layout in LAYOUTS:
-            candidate = base / layout
-            if candidate.is_dir() and any(_FILE_PATTERN.match(path.name) for path in candidate.iterdir()):
-                return candidate
+    for candidate in (root, *(base / layout for base in (root, root / "tasks_1-20_v1-2") for layout in LAYOUTS)):
+        if candidate.is_dir() and any(_FILE_PATTERN.match(path.name) for path in candidate.iterdir()):
+            return candidate
     raise DataFormatError(
         root, f"no bAbI task files (qaN_*_train.txt / qaN_*_test.txt) here or in {', '.join(LAYOUTS)}"
     )
@@ -356,12 +325,7 @@ def read_split(root: Path, split: str) -> dict[int, list[Story]]:
     data_dir = resolve_data_dir(root)
     result: dict[int, list[Story]] = {}
     for files in task_files(data_dir):
-        if split == "test":
-            path = files.test
-        elif files.valid is not None:
-            path = files.train if split == "train" else files.valid
-        else:
-            path = files.train
+        path = {"train": files.train, "val": files.valid or files.train, "test": files.test}[split]
         if path is None:
             raise DataFormatError(data_dir, f"task {files.task} has no {FILE_SPLITS[split]} file")
         stories = read_task_file(path)

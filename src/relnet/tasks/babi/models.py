@@ -35,8 +35,7 @@ class StoryObjects(nn.Module):
         self.facts = SequenceEncoder(len(WORDS), embed_dim, lstm_dim)
         self.question = SequenceEncoder(len(WORDS), embed_dim, lstm_dim)
         self.register_buffer("positions", torch.eye(max_facts), persistent=False)
-        self.object_dim = lstm_dim + max_facts
-        self.question_dim = lstm_dim
+        self.object_dim, self.question_dim = lstm_dim + max_facts, lstm_dim
 
     def forward(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         ids = batch["facts"][:, -self.max_facts :]  # (B, F); the newest statement is last

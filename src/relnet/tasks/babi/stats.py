@@ -148,14 +148,10 @@ def comparison(report: dict[str, Any], other: dict[str, Any], split: str = "trai
     mine, theirs = report["splits"][split]["tasks"], other["splits"][split]["tasks"]
     for task in (task for task in mine if task in theirs):
         a, b = mine[task], theirs[task]
-        cells = [
-            " / ".join(str(stats["questions_per_story"]["mean"]) for stats in (a, b)),
-            " / ".join(str(stats["statements_per_story"]["mean"]) for stats in (a, b)),
-            " / ".join(str(stats["support_distance"]["mean"]) for stats in (a, b)),
-            " / ".join(str(stats["answer_entropy_bits"]) for stats in (a, b)),
-            " / ".join(_top(stats["answers"], 1) for stats in (a, b)),
-            " / ".join(_top(stats["question_forms"], 1) for stats in (a, b)),
-        ]
+        means = ("questions_per_story", "statements_per_story", "support_distance")
+        cells = [" / ".join(str(stats[key]["mean"]) for stats in (a, b)) for key in means]
+        cells.append(" / ".join(str(stats["answer_entropy_bits"]) for stats in (a, b)))
+        cells += [" / ".join(_top(stats[key], 1) for stats in (a, b)) for key in ("answers", "question_forms")]
         rows.append(f"| {task} | {' | '.join(cells)} |")
     return "\n".join(rows)
 

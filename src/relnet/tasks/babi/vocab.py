@@ -37,28 +37,13 @@ COLORS = ("gray", "green", "white", "yellow")
 MOTIVES = ("bored", "hungry", "thirsty", "tired")
 DIRECTIONS = ("n", "s", "e", "w")
 _LIST_ITEMS = ("apple", "football", "milk")
-LISTS = tuple(
-    ",".join(combo) for size in (2, 3) for combo in itertools.permutations(_LIST_ITEMS, size)
-)  # task 8: items in the order they were picked up
+#: Task 8: the items carried, in the order they were picked up.
+LISTS = tuple(",".join(combo) for size in (2, 3) for combo in itertools.permutations(_LIST_ITEMS, size))
 PATHS = tuple(",".join(pair) for pair in itertools.product(DIRECTIONS, repeat=2))  # task 19
 
 #: Answer classes; answers are matched lower-case (task 5 answers "Bill", task 15 "wolf").
-ANSWERS: tuple[str, ...] = (
-    UNK,
-    "yes",
-    "no",
-    "maybe",
-    "nothing",
-    *LOCATIONS,
-    *ITEMS,
-    *PEOPLE_ANSWERS,
-    *COUNTS,
-    *ANIMALS,
-    *COLORS,
-    *MOTIVES,
-    *LISTS,
-    *PATHS,
-)
+_ANSWER_GROUPS = (LOCATIONS, ITEMS, PEOPLE_ANSWERS, COUNTS, ANIMALS, COLORS, MOTIVES, LISTS, PATHS)
+ANSWERS: tuple[str, ...] = (UNK, "yes", "no", "maybe", "nothing", *itertools.chain(*_ANSWER_GROUPS))
 ANSWER_INDEX = {answer: index for index, answer in enumerate(ANSWERS)}
 
 _TOKEN = re.compile(r"[a-z0-9]+")

@@ -87,7 +87,11 @@ class QuestionsFile:
     questions: list[dict[str, Any]]
 
 
-def _load_json(path: Path, key: str) -> tuple[dict[str, Any], list[Any]]:
+def _load_json(path: Path, key: str, split: str | None) -> tuple[dict[str, Any], list[Any], str | None]:
+    """The ``info`` and ``key`` records of a scenes or questions file, and its split (``split``, else the
+    one in the file's name)."""
+    match = (_SCENES_NAME if key == "scenes" else _QUESTIONS_NAME).search(path.name)
+    split = split or (match.group(1) if match else None)
     if not path.is_file():
         raise DataFormatError(path, "missing file")
     try:
@@ -98,7 +102,7 @@ def _load_json(path: Path, key: str) -> tuple[dict[str, Any], list[Any]]:
     if not isinstance(document, dict) or not isinstance(document.get(key), list):
         raise DataFormatError(path, f'expected a JSON object with a "{key}" list')
     info = document.get("info", {})
-    return (info if isinstance(info, dict) else {}), document[key]
+    return (info if isinstance(info, dict) else {}), document[key], split
 
 
 def _clip(text: str, limit: int = 300) -> str:
@@ -214,9 +218,7 @@ def validate_question(
 def read_scenes(path: Path, split: str | None = None) -> ScenesFile:
     """Parse and validate a scenes file; ``split`` defaults to the one in its name."""
     path = Path(path)
-    match = _SCENES_NAME.search(path.name)
-    split = split or (match.group(1) if match else None)
-    info, scenes = _load_json(path, "scenes")
+    info, scenes, split = _load_json(path, "scenes", split)
     seen: set[int] = set()
     for number, scene in enumerate(scenes):
         validate_scene(scene, path, f"scene {number}", split)
@@ -229,9 +231,7 @@ def read_scenes(path: Path, split: str | None = None) -> ScenesFile:
 def read_questions(path: Path, scenes: ScenesFile | None = None, split: str | None = None) -> QuestionsFile:
     """Parse and validate a questions file, checking image indices against ``scenes`` when given."""
     path = Path(path)
-    match = _QUESTIONS_NAME.search(path.name)
-    split = split or (match.group(1) if match else None)
-    info, questions = _load_json(path, "questions")
+    info, questions, split = _load_json(path, "questions", split)
     by_index = scenes.by_index if scenes is not None else None
     for number, question in enumerate(questions):
         validate_question(question, path, f"question {number}", by_index, split)

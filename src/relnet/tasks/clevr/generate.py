@@ -77,21 +77,11 @@ class GenerateConfig:
             raise RelnetError(f"--splits must name distinct splits, got {','.join(self.splits)!r}")
         if self.questions_per_image < 0 or self.supersample < 1 or self.workers < 1:
             raise RelnetError("--questions-per-image must be >= 0, --supersample and --workers >= 1")
-        if self.cogent not in (None, "A", "B"):
-            raise RelnetError(f"--cogent must be A or B, not {self.cogent!r}")
-        self.scene  # noqa: B018 - validates the object counts now, not in a worker process
+        self.scene  # noqa: B018 - validates the object counts and --cogent now, not in a worker process
 
     @property
     def scene(self) -> SceneConfig:
         return SceneConfig(min_objects=self.min_objects, max_objects=self.max_objects, cogent=self.cogent)
-
-    @property
-    def width(self) -> int:
-        return self.image_size[0]
-
-    @property
-    def height(self) -> int:
-        return self.image_size[1]
 
     def split_sizes(self) -> dict[str, int]:
         """Images per split: the whole count for one split, else 70/15/15 shares (at least one each)."""
@@ -112,17 +102,14 @@ def _make_image(job: tuple[int, str, int, GenerateConfig, Path]) -> tuple[dict, 
     scene = generate_scene(scene_rng(seed, split, index), split, index, config.scene)
     if not config.render:
         return scene, None
-    image = render(scene, config.width, config.height, supersample=config.supersample)
+    image = render(scene, *config.image_size, supersample=config.supersample)
     path = image_path(root, split, index)
     Image.fromarray(image).save(path, optimize=False)
-    small = None
-    if config.cache_size is not None:
-        if config.cache_size == config.image_size:
-            small = image
-        else:
-            resized = Image.fromarray(image).resize(config.cache_size, Image.Resampling.BOX)
-            small = np.asarray(resized)
-    return scene, small
+    if config.cache_size is None:
+        return scene, None
+    if config.cache_size == config.image_size:
+        return scene, image
+    return scene, np.asarray(Image.fromarray(image).resize(config.cache_size, Image.Resampling.BOX))
 
 
 def generate(

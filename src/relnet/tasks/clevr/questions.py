@@ -3,6 +3,7 @@ and rejection sampling that pushes each family's answers towards uniform."""
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
@@ -48,11 +49,8 @@ def questions_for_scene(
     for _ in range(count):
         # Least-used families first (with random tie-breaks), a few attempts each.
         order = np.argsort(balancer.family_counts() + rng.uniform(0, 3, len(FAMILIES)), kind="stable")
-        attempts = 0
-        for family in (int(f) for f in order for _ in range(TRIES_PER_FAMILY)):
-            attempts += 1
-            if attempts > ATTEMPTS_PER_QUESTION:
-                break
+        tries = (int(f) for f in order for _ in range(TRIES_PER_FAMILY))
+        for family in itertools.islice(tries, ATTEMPTS_PER_QUESTION):
             ctx = Context(rng, scene)
             try:
                 text, answer = FAMILIES[family].build(ctx)

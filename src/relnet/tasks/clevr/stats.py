@@ -60,10 +60,7 @@ def agreement(scenes: ScenesFile, questions: QuestionsFile, keep: int = 5) -> di
     return {
         "questions": len(questions.questions),
         "answered": answered,
-        "agree": counts["agree"],
-        "disagree": counts["disagree"],
-        "ill_posed": counts["ill_posed"],
-        "no_answer": counts["no_answer"],
+        **{key: counts[key] for key in ("agree", "disagree", "ill_posed", "no_answer")},
         "agreement": counts["agree"] / answered if answered else None,
         "by_type": {k: dict(v) for k, v in sorted(by_type.items())},
         "disagreements": examples,
@@ -117,9 +114,8 @@ def inspect_folder(root: Path) -> dict[str, Any]:
     for split in splits:
         entry: dict[str, Any] = {}
         scenes = read_scenes(scenes_path(root, split), split) if scenes_path(root, split).is_file() else None
-        questions = None
-        if questions_path(root, split).is_file():
-            questions = read_questions(questions_path(root, split), scenes, split)
+        asked = questions_path(root, split)
+        questions = read_questions(asked, scenes, split) if asked.is_file() else None
         indices = image_indices(root, split, [s["image_index"] for s in scenes.scenes] if scenes else None)
         for index in indices:  # every image decodes completely (a truncated file fails)
             check_image(image_path(root, split, index))

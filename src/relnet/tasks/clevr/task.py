@@ -77,8 +77,7 @@ class Clevr(Task):
 
     def summarize(self, records: Records) -> dict[str, float]:
         """Accuracy overall, per category of the RN paper's Table 1 and per question family."""
-        answered = records["answered"].bool()
-        correct = records["correct"].bool()
+        answered, correct = records["answered"].bool(), records["correct"].bool()
         metrics = {"accuracy": float(correct[answered].float().mean()) if answered.any() else float("nan")}
         metrics["unknown_word_questions"] = float(records["unknown_words"].sum())
         category_of = torch.tensor([CATEGORIES.index(c) for c in QUESTION_TYPES.values()])

@@ -155,29 +155,19 @@ def _heads(ctx: Context, target: Target) -> str:
 
 def count_text(ctx: Context, target: Target, kind: str) -> str:
     heads = _heads(ctx, target)
-    if kind == "same":
-        return ctx.pick(
-            (f"How many other {heads} have {target.clause}?", f"What number of other {heads} have {target.clause}?")
-        )
-    if not target.clause:
-        return ctx.pick((f"How many {heads} are there?", f"What number of {heads} are there?"))
-    return ctx.pick((f"How many {heads} are {target.clause}?", f"What number of {heads} are {target.clause}?"))
+    things = f"other {heads} have {target.clause}" if kind == "same" else f"{heads} are {target.clause or 'there'}"
+    return ctx.pick((f"How many {things}?", f"What number of {things}?"))
 
 
 def exist_text(ctx: Context, target: Target, kind: str) -> str:
-    heads, head = _heads(ctx, target), noun(ctx.rng, target.description)
+    heads, head, clause = _heads(ctx, target), noun(ctx.rng, target.description), target.clause
     if kind == "same":
         return ctx.pick(
-            (
-                f"Are there any other {heads} that have {target.clause}?",
-                f"Is there another {head} that has {target.clause}?",
-            )
+            (f"Are there any other {heads} that have {clause}?", f"Is there another {head} that has {clause}?")
         )
-    if not target.clause:
+    if not clause:
         return ctx.pick((f"Are there any {heads}?", f"Is there {article(head)}?"))
-    return ctx.pick(
-        (f"Are there any {heads} that are {target.clause}?", f"Is there {article(head)} that is {target.clause}?")
-    )
+    return ctx.pick((f"Are there any {heads} that are {clause}?", f"Is there {article(head)} that is {clause}?"))
 
 
 def object_phrase(ctx: Context, target: Target, kind: str) -> str:
@@ -209,19 +199,14 @@ def _structure(ctx: Context, kind: str, unique: bool, exclude: tuple[str, ...], 
     return chain(ctx, {"zero_hop": 0, "one_hop": 1, "two_hop": 2, "three_hop": 3}[kind], unique, exclude)
 
 
-def _counting(kind: str, same_attribute: str | None = None) -> Builder:
+def _set_question(function: str, kind: str, same_attribute: str | None = None) -> Builder:
+    """A ``count`` or ``exist`` question about a set."""
+
     def build(ctx: Context) -> tuple[str, str]:
         target = _structure(ctx, kind, False, (), same_attribute)
-        ctx.add("count", (target.node,))
-        return count_text(ctx, target, kind), str(len(target.members))
-
-    return build
-
-
-def _existing(kind: str, same_attribute: str | None = None) -> Builder:
-    def build(ctx: Context) -> tuple[str, str]:
-        target = _structure(ctx, kind, False, (), same_attribute)
-        ctx.add("exist", (target.node,))
+        ctx.add(function, (target.node,))
+        if function == "count":
+            return count_text(ctx, target, kind), str(len(target.members))
         return exist_text(ctx, target, kind), answer_text(bool(target.members))
 
     return build
@@ -324,26 +309,20 @@ def _families() -> list[Family]:
     families: list[Family] = []
     for kind in ("zero_hop", "one_hop", "two_hop", "three_hop", "and"):
         structure = "single_and" if kind == "and" else kind
-        families.append(Family(structure, "count", _counting(kind)))
-        families.append(Family(structure, "exist", _existing(kind)))
+        families += [Family(structure, function, _set_question(function, kind)) for function in ("count", "exist")]
         families.extend(Family(structure, f"query_{a}", _querying(kind, a)) for a in ATTRIBUTES)
     families.append(Family("single_or", "count", _union_count))
     families.append(Family("single_or", "exist", _union_exist))
     for attribute in ATTRIBUTES:
-        families.append(Family("same_relate", "count", _counting("same", attribute)))
-        families.append(Family("same_relate", "exist", _existing("same", attribute)))
+        families += [Family("same_relate", f, _set_question(f, "same", attribute)) for f in ("count", "exist")]
         families.extend(
             Family("same_relate", f"query_{other}", _querying("same", other, attribute))
             for other in ATTRIBUTES
             if other != attribute
         )
-    for hops in (0, 1):
-        families.extend(Family("comparison", f"equal_{a}", _compare_attribute(a, hops)) for a in ATTRIBUTES)
-    for hops in (0, 1):
-        families.extend(
-            Family("compare_integer", f, _compare_integer(f, hops))
-            for f in ("equal_integer", "less_than", "greater_than")
-        )
+    families += [Family("comparison", f"equal_{a}", _compare_attribute(a, hops)) for hops in (0, 1) for a in ATTRIBUTES]
+    integers = ("equal_integer", "less_than", "greater_than")
+    families += [Family("compare_integer", f, _compare_integer(f, hops)) for hops in (0, 1) for f in integers]
     return families
 
 

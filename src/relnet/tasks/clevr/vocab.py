@@ -8,12 +8,7 @@ MATERIALS = ("rubber", "metal")
 SHAPES = ("cube", "sphere", "cylinder")
 
 #: Attribute name -> its values, in the order real CLEVR programs apply their filters.
-ATTRIBUTES: dict[str, tuple[str, ...]] = {
-    "size": SIZES,
-    "color": COLORS,
-    "material": MATERIALS,
-    "shape": SHAPES,
-}
+ATTRIBUTES: dict[str, tuple[str, ...]] = {"size": SIZES, "color": COLORS, "material": MATERIALS, "shape": SHAPES}
 
 #: sRGB values of the 8 colours, as in the official generator's properties.
 COLOR_RGB: dict[str, tuple[int, int, int]] = {
@@ -32,18 +27,12 @@ SIZE_SCALE = {"large": 0.7, "small": 0.35}
 
 RELATIONS = ("left", "right", "front", "behind")
 
-#: CLEVR-CoGenT colour conditions: shape -> allowed colours (spheres take every colour).
+#: CLEVR-CoGenT colour conditions: shape -> allowed colours (spheres take every colour; B swaps A's
+#: cube and cylinder colours).
+_COGENT_HALVES = (("gray", "blue", "brown", "yellow"), ("red", "green", "purple", "cyan"))
 COGENT: dict[str, dict[str, tuple[str, ...]]] = {
-    "A": {
-        "cube": ("gray", "blue", "brown", "yellow"),
-        "cylinder": ("red", "green", "purple", "cyan"),
-        "sphere": COLORS,
-    },
-    "B": {
-        "cube": ("red", "green", "purple", "cyan"),
-        "cylinder": ("gray", "blue", "brown", "yellow"),
-        "sphere": COLORS,
-    },
+    "A": {"cube": _COGENT_HALVES[0], "cylinder": _COGENT_HALVES[1], "sphere": COLORS},
+    "B": {"cube": _COGENT_HALVES[1], "cylinder": _COGENT_HALVES[0], "sphere": COLORS},
 }
 
 #: The 28 answers: yes/no, 0-10, then the attribute values.
@@ -53,17 +42,9 @@ ANSWERS: tuple[str, ...] = ("yes", "no", *(str(n) for n in range(11)), *COLORS, 
 QUESTION_TYPES: dict[str, str] = {
     "exist": "exist",
     "count": "count",
-    "equal_integer": "compare_integer",
-    "less_than": "compare_integer",
-    "greater_than": "compare_integer",
-    "query_size": "query_attribute",
-    "query_color": "query_attribute",
-    "query_material": "query_attribute",
-    "query_shape": "query_attribute",
-    "equal_size": "compare_attribute",
-    "equal_color": "compare_attribute",
-    "equal_material": "compare_attribute",
-    "equal_shape": "compare_attribute",
+    **dict.fromkeys(("equal_integer", "less_than", "greater_than"), "compare_integer"),
+    **{f"query_{attribute}": "query_attribute" for attribute in ATTRIBUTES},
+    **{f"equal_{attribute}": "compare_attribute" for attribute in ATTRIBUTES},
 }
 CATEGORIES = ("exist", "count", "compare_integer", "query_attribute", "compare_attribute")
 

@@ -17,7 +17,7 @@ relational), 3 bits subtype.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -119,9 +119,7 @@ def write_split(root: Path, split: str, image_size: int, scenes: list[Scene]) ->
         "scenes": [
             {
                 "image": scene.image,
-                "objects": [
-                    {"color": obj.color, "shape": obj.shape, "center": list(obj.center)} for obj in scene.objects
-                ],
+                "objects": [asdict(obj) for obj in scene.objects],  # the centre tuple is written as a list
                 "questions": [
                     {
                         "encoding": question.encoding(),

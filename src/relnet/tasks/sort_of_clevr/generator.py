@@ -80,11 +80,8 @@ def answer_question(objects: tuple[SceneObject, ...], color: str, subtype: str, 
 def _has_unique_extremes(centers: np.ndarray) -> bool:
     """True when every object's nearest and furthest other objects are unique (no distance ties)."""
     squared = ((centers[:, None, :] - centers[None, :, :]) ** 2).sum(-1)
-    for row_index, row in enumerate(squared):
-        others = np.delete(row, row_index)
-        if (others == others.min()).sum() > 1 or (others == others.max()).sum() > 1:
-            return False
-    return True
+    others = (np.delete(row, index) for index, row in enumerate(squared))  # each object's distances to the rest
+    return all((row == row.min()).sum() == 1 and (row == row.max()).sum() == 1 for row in others)
 
 
 def sample_scene_objects(rng: np.random.Generator, config: GeneratorConfig) -> tuple[SceneObject, ...]:
@@ -112,10 +109,8 @@ def ask_questions(
 ) -> tuple[Question, ...]:
     """``non_relational_per_image`` then ``relational_per_image`` questions with their answers."""
     questions = []
-    for question_type, count in (
-        ("non_relational", config.non_relational_per_image),
-        ("relational", config.relational_per_image),
-    ):
+    counts = {"non_relational": config.non_relational_per_image, "relational": config.relational_per_image}
+    for question_type, count in counts.items():
         for _ in range(count):
             color = COLORS[rng.integers(len(COLORS))]
             subtype = SUBTYPES[question_type][rng.integers(3)]

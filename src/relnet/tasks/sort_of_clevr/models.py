@@ -104,8 +104,4 @@ class StateRelationNetwork(nn.Module):
         return self.relation(self.objects(batch["state"]), batch["question"])
 
 
-MODELS: dict[str, type[nn.Module]] = {
-    "rn": PixelRelationNetwork,
-    "cnn-mlp": PixelMLP,
-    "rn-state": StateRelationNetwork,
-}
+MODELS: dict[str, type[nn.Module]] = {"rn": PixelRelationNetwork, "cnn-mlp": PixelMLP, "rn-state": StateRelationNetwork}

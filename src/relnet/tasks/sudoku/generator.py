@@ -112,11 +112,7 @@ def reveal(quizzes: np.ndarray, solutions: np.ndarray, targets: np.ndarray, rng:
 
 
 def make_split(
-    pool_quizzes: np.ndarray,
-    pool_solutions: np.ndarray,
-    count: int,
-    levels: np.ndarray,
-    rng: np.random.Generator,
+    pool_quizzes: np.ndarray, pool_solutions: np.ndarray, count: int, levels: np.ndarray, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:
     """``count`` puzzles spread evenly over ``levels`` (givens counts), drawn from a pool in Palm's way."""
     targets = levels[np.arange(count) % len(levels)]
@@ -140,16 +136,13 @@ def _pools(config: GeneratorConfig, rng: np.random.Generator, note) -> dict[str,
         sizes = {split: max(1, round(len(order) * fraction)) for split, fraction in PALM_POOL_FRACTIONS.items()}
         if sizes["test"] + sizes["val"] >= len(order):
             raise RelnetError(f"{config.source}: {len(order)} puzzles are too few for disjoint test/val/train pools")
-        cut = sizes["test"] + sizes["val"]
-        return {
-            "test": (quizzes[: sizes["test"]], solutions[: sizes["test"]]),
-            "val": (quizzes[sizes["test"] : cut], solutions[sizes["test"] : cut]),
-            "train": (quizzes[cut:], solutions[cut:]),
-        }
-    sizes = {"train": config.pool, "val": max(1, round(config.pool * 0.05)), "test": max(1, round(config.pool * 0.25))}
-    note(f"making {sum(sizes.values())} minimal puzzles for the pools ...")
-    # One batch for all pools: the cost is mostly per search round, not per puzzle.
-    quizzes, solutions = minimal_puzzles(sum(sizes.values()), rng)
+        sizes["train"] = len(order) - sizes["test"] - sizes["val"]
+    else:
+        pool = config.pool
+        sizes = {"train": pool, "val": max(1, round(pool * 0.05)), "test": max(1, round(pool * 0.25))}
+        note(f"making {sum(sizes.values())} minimal puzzles for the pools ...")
+        # One batch for all pools: the cost is mostly per search round, not per puzzle.
+        quizzes, solutions = minimal_puzzles(sum(sizes.values()), rng)
     pools, start = {}, 0
     for split, size in sizes.items():
         pools[split] = (quizzes[start : start + size], solutions[start : start + size])
@@ -161,8 +154,6 @@ def generate(out: Path, *, seed: int, config: GeneratorConfig, note=None) -> dic
     """Write ``train.csv``, ``valid.csv`` and ``test.csv`` (Palm's names and format) into ``out``."""
     out = Path(out)
     note = note or (lambda message: print(message, file=sys.stderr, flush=True))
-    if min(config.split_sizes().values()) < 1:
-        raise RelnetError("every split needs at least one puzzle")
     rng = np.random.default_rng(seed)
     pools = _pools(config, rng, note)
     low, high = config.givens

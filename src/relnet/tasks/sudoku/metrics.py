@@ -30,9 +30,7 @@ def loss(logits: torch.Tensor, batch: dict[str, torch.Tensor]) -> torch.Tensor:
 def records(logits: torch.Tensor, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """Per puzzle: ``solved`` ``(B, T)`` bool (all 81 cells right after each step), ``givens`` ``(B,)``,
     ``blank_right`` and ``blanks`` ``(B,)``: blank cells right at the last step, and blank cells."""
-    solutions = batch["answer"].long()
-    guessed = predictions(logits)  # (B, T, 81)
-    right = guessed == solutions[:, None, :]
+    right = predictions(logits) == batch["answer"].long()[:, None, :]  # (B, T, 81)
     blank = batch["quiz"] == 0
     return {
         "solved": right.all(dim=-1),

@@ -27,12 +27,7 @@ class SudokuRRN(nn.Module):
     """
 
     def __init__(
-        self,
-        embed_dim: int = 16,
-        hidden_dim: int = 96,
-        mlp_layers: int = 3,
-        steps: int = 32,
-        eval_steps: int = 64,
+        self, embed_dim: int = 16, hidden_dim: int = 96, mlp_layers: int = 3, steps: int = 32, eval_steps: int = 64
     ) -> None:
         super().__init__()
         self.steps, self.eval_steps = steps, eval_steps
@@ -64,15 +59,14 @@ class SudokuRRN(nn.Module):
         return torch.cat([digits, position.expand(len(quiz), -1, -1)], dim=-1)
 
     def forward(self, batch: dict[str, torch.Tensor], steps: int | None = None) -> torch.Tensor:
-        if steps is None:
-            steps = self.steps if self.training else self.eval_steps
-        return self.rrn(self.embed(batch["quiz"]), self.edges, steps=steps)
+        return self.rrn(self.embed(batch["quiz"]), self.edges, steps=self._steps(steps))
 
     def reference_forward(self, batch: dict[str, torch.Tensor], steps: int | None = None) -> torch.Tensor:
         """The same network with plain per-edge concatenation messages (for benchmarks and tests)."""
-        if steps is None:
-            steps = self.steps if self.training else self.eval_steps
-        return self.rrn.reference_forward(self.embed(batch["quiz"]), self.edges, steps=steps)
+        return self.rrn.reference_forward(self.embed(batch["quiz"]), self.edges, steps=self._steps(steps))
+
+    def _steps(self, steps: int | None) -> int:
+        return (self.steps if self.training else self.eval_steps) if steps is None else steps
 
 
 MODELS: dict[str, type[nn.Module]] = {"rrn": SudokuRRN}

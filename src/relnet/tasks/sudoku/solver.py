@@ -87,13 +87,7 @@ def propagate(states: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return states, dead
 
 
-def solve(
-    grids: np.ndarray,
-    *,
-    limit: int = 2,
-    rng: np.random.Generator | None = None,
-    chunk: int = 8192,
-) -> Solutions:
+def solve(grids: np.ndarray, *, limit: int = 2, rng: np.random.Generator | None = None, chunk: int = 8192) -> Solutions:
     """Search every puzzle of ``grids`` ``(N, 81)`` (0 = blank) for up to ``limit`` solutions.
 
     With ``rng``, branching tries the candidates of a cell in random order (to draw random complete

@@ -55,17 +55,12 @@ def task2(rng: random.Random) -> Story:
         for item in world.items:
             if item in world.holder:
                 holder = world.holder[item]
-                found.append(
-                    (f"Where is the {item}?", world.place[holder], [world.handled_at[item], world.moved_at[holder]])
-                )
+                place, last_move = world.place[holder], world.moved_at[holder]
             elif item in world.lies_at:
-                found.append(
-                    (
-                        f"Where is the {item}?",
-                        world.lies_at[item],
-                        [world.handled_at[item], world.dropped_after_move[item]],
-                    )
-                )
+                place, last_move = world.lies_at[item], world.dropped_after_move[item]
+            else:
+                continue
+            found.append((f"Where is the {item}?", place, [world.handled_at[item], last_move]))
         return found
 
     return _run(rng, PEOPLE, ask, lambda k: rng.randint(2, 9 if k == 0 else 7), get=0.35, drop=0.2)

@@ -6,16 +6,7 @@ from __future__ import annotations
 import random
 
 from relnet.tasks.babi.format import Story
-from relnet.tasks.babi.generator.story import (
-    PEOPLE,
-    PLACES,
-    PRONOUN,
-    THEN,
-    StoryBuilder,
-    move_text,
-    other,
-    pick,
-)
+from relnet.tasks.babi.generator.story import PEOPLE, PLACES, PRONOUN, THEN, StoryBuilder, move_text, other, pick
 
 ROUNDS = 5  # tasks 9-13: five rounds of two statements and a question
 

@@ -99,11 +99,10 @@ def task18(rng: random.Random) -> Story:
             break
     stated: dict[tuple[str, str], int] = {}
     for smaller, bigger in chosen:
-        if rng.random() < 0.5:
-            line = story.say(f"The {smaller} fits inside the {bigger}.")
-        else:
-            line = story.say(f"The {bigger} is bigger than the {smaller}.")
-        stated[(smaller, bigger)] = line
+        fits = rng.random() < 0.5
+        stated[(smaller, bigger)] = story.say(
+            f"The {smaller} fits inside the {bigger}." if fits else f"The {bigger} is bigger than the {smaller}."
+        )
     direct = [(small, big, (line,)) for (small, big), line in stated.items()]
     candidates = two_steps or direct
     for _ in range(5):

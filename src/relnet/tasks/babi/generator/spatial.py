@@ -64,9 +64,7 @@ def task17(rng: random.Random) -> Story:
         relation = pick(rng, [r for r in RELATIONS17 if r not in used])  # the two shapes never coincide
         used.append(relation)
         axis, sign = RELATIONS17[relation]
-        offset = [0, 0]
-        offset[axis] = sign
-        position[shape] = (offset[0], offset[1])
+        position[shape] = (sign, 0) if axis == 0 else (0, sign)
         if rng.random() < 0.5:
             line_of[shape] = story.say(f"The {shape} is {relation} the {anchor}.")
         else:  # the same fact told from the anchor's side

@@ -10,15 +10,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
-from relnet.tasks.babi.generator.story import (
-    DROP_VERBS,
-    GET_VERBS,
-    GIVE_VERBS,
-    StoryBuilder,
-    move_text,
-    other,
-    pick,
-)
+from relnet.tasks.babi.generator.story import DROP_VERBS, GET_VERBS, GIVE_VERBS, StoryBuilder, move_text, other, pick
 
 
 @dataclass(frozen=True)
@@ -126,13 +118,8 @@ class ActorWorld:
     # -------------------------------------------------------------- random steps
     def step(self, *, get: float = 0.0, drop: float = 0.0, give: float = 0.0) -> int:
         """One random action: a give, drop or pick-up with the given weights where possible, else a move."""
-        choices: list[tuple[float, str]] = [(1.0, "move")]
-        if get:
-            choices.append((get, "get"))
-        if drop:
-            choices.append((drop, "drop"))
-        if give:
-            choices.append((give, "give"))
+        weighted = ((1.0, "move"), (get, "get"), (drop, "drop"), (give, "give"))
+        choices: list[tuple[float, str]] = [(weight, name) for weight, name in weighted if weight]
         action = self.rng.choices([name for _, name in choices], weights=[w for w, _ in choices])[0]
         person = pick(self.rng, self.people)
         if action == "get":
