@@ -107,13 +107,14 @@ def test_each_image_encoded_once_gives_the_same_answers(name: str, batch: dict[s
 
 def test_state_rn_learns_a_tiny_split(tiny_clevr: Path) -> None:
     """A small state RN trained for a few seconds answers held-out questions far better than always
-    giving the most common training answer (a plain loop: 300 steps of 64 questions)."""
+    giving the most common training answer (a plain loop: 800 steps of 64 questions;
+    at 300 the margin depended on the thread count: 0.30-0.34 against the 0.32 needed)."""
     torch.manual_seed(0)
     train = load_table(tiny_clevr, "train", image_size=(IMAGE, IMAGE))
     held_out = load_table(tiny_clevr, "val", image_size=(IMAGE, IMAGE))
     model = MODELS["rn-state"](g_widths=(64,) * 3, f_widths=(64,), question_dim=32, embed_dim=16, f_dropout=0.0)
     optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
-    for _ in range(300):
+    for _ in range(800):
         batch = train.__getitems__(torch.randint(0, len(train), (64,)).tolist())
         loss = F.cross_entropy(model(batch), batch["answer"])
         optimizer.zero_grad()
