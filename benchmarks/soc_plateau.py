@@ -46,6 +46,10 @@ VARIANTS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     # g's first layer is computed per object, not per pair, so its width costs little: more candidate
     # "this cell has the asked colour" units for the same pair cost in the later layers.
     "wide-first-g": ({}, {"g_widths": (256, 64, 64, 64)}),
+    # A learned weight per cell (pair (i, j) counts w_i w_j): from the cell ("object": which cells hold
+    # an object, so 589 background pairs can drop out of the sum) or from the cell and the question.
+    "object-gate": ({}, {"gate": "object"}),
+    "question-gate": ({}, {"gate": "question"}),
 }
 
 
