@@ -31,19 +31,9 @@ class PixelRelationNetwork(nn.Module):
         pair_chunk_size: int | None = None,
         batch_norm: bool = True,
         cell_means: bool = False,
-        gate: str | None = None,
     ) -> None:
         super().__init__()
-        if gate not in (None, "object", "question"):
-            raise ValueError(f"gate must be None, 'object' or 'question', not {gate!r}")
         self.objects = ConvObjects(3, channels, batch_norm=batch_norm, cell_means=cell_means)
-        # Experimental (benchmarks/soc_plateau.py): a weight in (0, 1) per cell, from the cell alone
-        # ("object") or from the cell and the question ("question"); pair (i, j) counts w_i w_j.
-        self.gate = None
-        if gate is not None:
-            inputs = self.objects.object_dim + (ENCODING_BITS if gate == "question" else 0)
-            self.gate = nn.Sequential(nn.Linear(inputs, 64), nn.ReLU(), nn.Linear(64, 1))
-        self.gate_kind = gate
         self.relation = RelationNetwork(
             self.objects.object_dim,
             len(ANSWERS),
@@ -57,16 +47,7 @@ class PixelRelationNetwork(nn.Module):
 
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         objects = encode_each_image_once(self.objects, batch["image"], batch.get("image_index"))
-        question = batch["question"].to(objects.dtype)
-        if self.gate is None:
-            return self.relation(objects, question)
-        inputs = objects
-        if self.gate_kind == "question":
-            inputs = torch.cat([objects, question[:, None].expand(-1, objects.shape[1], -1)], dim=-1)
-        weights = torch.sigmoid(self.gate(inputs)).squeeze(-1)  # (B, n)
-        pair_weights = weights[:, :, None] * weights[:, None, :]  # (B, n, n)
-        total = self.relation.sum_over_pairs(objects, question, pair_weights, per_row=False)
-        return self.relation.f(total)
+        return self.relation(objects, batch["question"].to(objects.dtype))
 
 
 class PixelMLP(nn.Module):
