@@ -24,7 +24,16 @@ from relnet.tasks.dynamics.generator import (
     read_split,
     write_split,
 )
-from relnet.tasks.dynamics.models import MODELS, SYSTEM_CLASSES, StateMLP, StateRN
+from relnet.tasks.dynamics.models import (
+    ACCELERATION_SCALE,
+    MODELS,
+    SYSTEM_CLASSES,
+    VELOCITY_SCALE,
+    StateMLP,
+    StateRN,
+    object_dim,
+    state_objects,
+)
 from relnet.tasks.dynamics.simulator import (
     BALLS,
     ROD,
@@ -300,6 +309,20 @@ def test_every_model_gives_its_targets_shape(tiny: Path) -> None:
     assert abs(mlp / rn - 1) < 0.1
     with pytest.raises(ValueError, match="readout"):
         MODELS["rn-count"](readout="pairs")
+
+
+def test_motion_rows_append_each_balls_scaled_differences(tiny: Path) -> None:
+    """A ball's row with ``motion``: its 16 x and 16 y, then 15 + 15 velocities and 14 + 14
+    accelerations (finite differences of the [-1, 1] track, scaled), then the colour."""
+    positions = load_table(tiny, "val").__getitems__([0, 1])["positions"]  # (2, 16, 10, 2)
+    rows = state_objects(positions, "onehot", motion=True)
+    assert rows.shape == (2, BALLS, object_dim("onehot", motion=True)) == (2, BALLS, 32 + 30 + 28 + BALLS)
+    x = 2 * positions[1, :, 3, 0] - 1  # ball 3's x track in the second scene
+    assert torch.allclose(rows[1, 3, :16], x)
+    assert torch.allclose(rows[1, 3, 32:47], VELOCITY_SCALE * (x[1:] - x[:-1]))
+    assert torch.allclose(rows[1, 3, 62:76], ACCELERATION_SCALE * (x[2:] - 2 * x[1:-1] + x[:-2]), atol=1e-5)
+    assert torch.equal(rows[..., -BALLS:], state_objects(positions, "onehot")[..., -BALLS:])
+    assert StateRN(g_widths=(8,), f_widths=(8,), motion=True)({"positions": positions}).shape == (2, BALLS, BALLS)
 
 
 def test_metrics_of_perfect_and_empty_predictions(tiny: Path) -> None:

@@ -38,16 +38,36 @@ def shaped(output: torch.Tensor, target: Target) -> torch.Tensor:
     return output.unflatten(1, (BALLS, BALLS)) if target == "connections" else output
 
 
-def object_dim(colour: Colour) -> int:
+#: Scales that bring the finite differences of the [-1, 1] tracks to about unit size: a frame's
+#: displacement is about 0.05, and a spring's pull changes it by about 0.03 a frame.
+VELOCITY_SCALE, ACCELERATION_SCALE = 10.0, 30.0
+
+
+def object_dim(colour: Colour, motion: bool = False) -> int:
     if colour not in ("scalar", "onehot"):
         raise ValueError(f"colour must be 'scalar' or 'onehot', not {colour!r}")
-    return 2 * FRAMES + (1 if colour == "scalar" else BALLS)
+    derivatives = 2 * (FRAMES - 1) + 2 * (FRAMES - 2) if motion else 0
+    return 2 * FRAMES + derivatives + (1 if colour == "scalar" else BALLS)
 
 
-def state_objects(positions: torch.Tensor, colour: Colour) -> torch.Tensor:
-    """Positions ``(B, 16, 10, 2)`` → one row per ball ``(B, 10, object_dim(colour))``: 16 x, 16 y, colour."""
+def state_objects(positions: torch.Tensor, colour: Colour, motion: bool = False) -> torch.Tensor:
+    """Positions ``(B, 16, 10, 2)`` → one row per ball ``(B, 10, object_dim(colour, motion))``: 16 x,
+    16 y, with ``motion`` the 15 velocities and 14 accelerations of each (finite differences, scaled
+    to about unit size), then the colour.
+
+    The differences are linear in the positions, so ``motion`` adds no information, only conditioning:
+    a spring's pull is a second difference of about 0.03 between positions of about 1, which the first
+    layer can only form with weights a hundred times larger than their start, a slow climb for Adam's
+    fixed step size (and bf16 rounds positions to about 0.004).
+    """
     batch = positions.shape[0]
-    tracks = (2 * positions.float() - 1).permute(0, 2, 3, 1).flatten(2)  # (B, 10, 2 · 16): x's, then y's
+    tracks = 2 * positions.float() - 1  # (B, 16, 10, 2)
+    if motion:
+        velocity = tracks.diff(dim=1)
+        parts = [tracks, VELOCITY_SCALE * velocity, ACCELERATION_SCALE * velocity.diff(dim=1)]
+        tracks = torch.cat([part.permute(0, 2, 3, 1).flatten(2) for part in parts], dim=-1)
+    else:
+        tracks = tracks.permute(0, 2, 3, 1).flatten(2)  # (B, 10, 2 · 16): x's, then y's
     if colour == "onehot":
         tags = torch.eye(BALLS, device=positions.device)
     else:
@@ -78,13 +98,14 @@ class StateRN(nn.Module):
         f_dropout: float = 0.0,
         colour: Colour = "scalar",
         readout: Literal["sum", "pairs"] = "sum",
+        motion: bool = False,
     ) -> None:
         super().__init__()
         if readout not in ("sum", "pairs") or (readout == "pairs" and self.target != "connections"):
             raise ValueError(f"readout must be 'sum' (or 'pairs' for connections), not {readout!r}")
-        self.colour, self.readout = colour, readout
+        self.colour, self.readout, self.motion = colour, readout, motion
         self.relation = RelationNetwork(
-            object_dim(colour),
+            object_dim(colour, motion),
             1 if readout == "pairs" else output_size(self.target),
             g_widths=tuple(g_widths),
             f_widths=tuple(f_widths),
@@ -92,7 +113,7 @@ class StateRN(nn.Module):
         )
 
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        objects = state_objects(batch["positions"], self.colour)
+        objects = state_objects(batch["positions"], self.colour, self.motion)
         if self.readout == "pairs":
             logits = self.relation.f(self.relation.pair_outputs(objects)).squeeze(-1)  # (B, 10, 10)
             return (logits + logits.transpose(1, 2)) / 2  # one answer per unordered pair
@@ -113,15 +134,19 @@ class StateMLP(nn.Module):
         widths: Sequence[int] = (1000, 1000, 1000, 500, 100),
         dropout: float = 0.0,
         colour: Colour = "scalar",
+        motion: bool = False,
     ) -> None:
         super().__init__()
-        self.colour = colour
+        self.colour, self.motion = colour, motion
         self.net = MLP(
-            BALLS * object_dim(colour), [*widths, output_size(self.target)], activate_last=False, dropout=dropout
+            BALLS * object_dim(colour, motion),
+            [*widths, output_size(self.target)],
+            activate_last=False,
+            dropout=dropout,
         )
 
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        return shaped(self.net(state_objects(batch["positions"], self.colour).flatten(1)), self.target)
+        return shaped(self.net(state_objects(batch["positions"], self.colour, self.motion).flatten(1)), self.target)
 
 
 class CountingRN(StateRN):

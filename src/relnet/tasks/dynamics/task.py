@@ -129,13 +129,18 @@ def summarize(records: Records) -> dict[str, float]:
 #: colour number).
 _PAPER = TrainConfig(epochs=50, batch_size=50, lr=1e-4, eval_batch_size=500)
 _CPU = TrainConfig(epochs=1, batch_size=32, lr=1e-3, schedule="cosine", warmup_steps=100, eval_batch_size=500)
-#: CPU sizes: an RN of about 61,000 parameters and an MLP of as many (62,000); colours as one-hot
-#: bits; the connection RN reads each pair's bit off that pair (``readout="pairs"``, see ``StateRN``).
-_RN_CPU = {"g_widths": (128, 128, 128), "f_widths": (128,), "colour": "onehot"}
-_MLP_CPU = {"widths": (96, 96, 64), "colour": "onehot"}
-#: The full recipe's: an RN of 832,000 parameters and an MLP of 874,000.
-_RN_FULL = {"g_widths": (512, 512, 512), "f_widths": (512,), "colour": "onehot"}
-_MLP_FULL = {"widths": (768, 512, 256), "colour": "onehot"}
+#: The CPU recipes' state models see each ball's motion too (``motion=True``: its velocities and
+#: accelerations beside its positions, see ``state_objects``): the same information, conditioned so
+#: that a spring's pull is a unit-sized input. In a 10-minute A/B of the full connection RN it took
+#: scenes with every connection right from 41.7% to 72% (results/dynamics/motion-ab/); the MLPs get
+#: the same rows. Colours as one-hot bits; the connection RN reads each pair's bit off that pair
+#: (``readout="pairs"``, see ``StateRN``).
+#: Quick sizes: an RN of about 76,000 parameters and an MLP of 79,000.
+_RN_CPU = {"g_widths": (128, 128, 128), "f_widths": (128,), "colour": "onehot", "motion": True}
+_MLP_CPU = {"widths": (64, 64, 64), "colour": "onehot", "motion": True}
+#: The full recipe's: an RN of 890,000 parameters and an MLP of 931,000.
+_RN_FULL = {"g_widths": (512, 512, 512), "f_widths": (512,), "colour": "onehot", "motion": True}
+_MLP_FULL = {"widths": (512, 512, 256), "colour": "onehot", "motion": True}
 _FRAMES_RN_CPU = {"channels": (16, 32, 32), "embed_dim": 64, "g_widths": (128, 128), "f_widths": (128,)}
 _FRAMES_CNN_CPU = {"channels": (32, 32, 32), "widths": (256,)}
 _MODELS = ("rn", "mlp", "rn-count", "mlp-count", "rn-frames", "cnn-mlp-frames")
