@@ -187,6 +187,7 @@ def test_bad_recipe_and_hardware_flags(capsys, tiny_sort_of_clevr: Path, tmp_pat
     _fails_with(capsys, [*base, "--lr", "-1"], "the learning rate must be positive")
     _fails_with(capsys, [*base, "--accelerator", "gpu"], "cannot set up training on this hardware")
     _fails_with(capsys, [*base, "--precision", "fp7"], "cannot set up training on this hardware")
+    _fails_with(capsys, [*base, "--compile", "fastest"], "compile must be one of default, reduce-overhead")
     _fails_with(capsys, ["reproduce", "sort-of-clevr", "--quick", "--preset", "paper"], "contradict each other")
 
 
@@ -298,6 +299,9 @@ def test_schedule_and_augment_overrides() -> None:
     assert _overrides(parser.parse_args([*base, "--augment"]))["augment"] is True
     timed = _overrides(parser.parse_args([*base, "--time-budget", "7.5", "--warmup-steps", "10"]))
     assert timed["time_budget"] == 7.5 and timed["warmup_steps"] == 10
+    assert recipe.compile is None  # eager unless asked
+    assert _overrides(parser.parse_args([*base, "--compile"]))["compile"] == "default"
+    assert _overrides(parser.parse_args([*base, "--compile", "reduce-overhead"]))["compile"] == "reduce-overhead"
 
 
 def test_bad_time_budget_and_init_weights(capsys, tmp_path: Path, tiny_sort_of_clevr: Path) -> None:

@@ -6,7 +6,11 @@ LSTM, 1,620 edges) with the same parameters and inputs, timed one after the othe
 - **plain** (:meth:`RecurrentRelationalNetwork.reference_forward`, what the public ports do): gather
   ``[h_i; h_j]`` per edge, run the whole message MLP on ``B·1620`` rows, sum into the receivers;
 - **relnet** (``forward``): the first message layer split into per-node projections added per edge,
-  and the sum over incoming edges taken before the last (linear) layer, which then runs per node.
+  and the sum over incoming edges taken before the last (linear) layer, which then runs per node;
+- **relnet, compiled**: the same forward through ``torch.compile`` (``mode="reduce-overhead"`` on
+  CUDA, which replays the unrolled steps' kernels as one CUDA graph; the default mode on a CPU), what
+  ``--compile`` does in training. The eager forward stays the reference: the bench reports how far
+  the compiled outputs are from it.
 
 A training step is forward at every RRN step, the loss at every step, backward and an Adam update.
 Times are medians after a warm-up step. On CUDA both fp32 and bf16 autocast are timed; on a CPU,
@@ -15,6 +19,7 @@ fp32 only (bf16 matmuls are slow on CPUs without AMX).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -25,14 +30,21 @@ from relnet.runtime import device_description
 from relnet.tasks.sudoku.metrics import step_loss
 from relnet.tasks.sudoku.models import SudokuRRN
 
+Forward = Callable[[dict[str, torch.Tensor]], torch.Tensor]
+
 
 def _time_training(
-    model: SudokuRRN, batch: dict[str, torch.Tensor], plain: bool, dtype: torch.dtype | None, repeats: int
+    model: SudokuRRN,
+    batch: dict[str, torch.Tensor],
+    forward: Forward,
+    dtype: torch.dtype | None,
+    repeats: int,
+    warmup: int,
 ) -> tuple[float, float | None]:
-    """Median seconds of one training step, and the peak CUDA memory in MiB (None on CPU)."""
+    """Median seconds of one training step of ``model`` through ``forward`` after ``warmup`` uncounted
+    ones, and the peak CUDA memory in MiB (None on CPU)."""
     device = batch["quiz"].device
     optimizer = torch.optim.Adam(model.parameters(), lr=2e-4)
-    forward = model.reference_forward if plain else model.forward
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
 
@@ -44,7 +56,7 @@ def _time_training(
         loss.backward()
         optimizer.step()
 
-    seconds = median_seconds(step, 1, repeats)  # the first step warms up and is not counted
+    seconds = median_seconds(step, warmup, repeats)
     memory = torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else None
     return seconds, memory
 
@@ -66,15 +78,21 @@ def bench_rrn(*, quick: bool, note: Note = print) -> dict[str, Any]:
     }
     torch.manual_seed(0)
     model = SudokuRRN(steps=steps).to(device).train()
-    with torch.no_grad():  # the two paths compute the same function
-        difference = (model(batch) - model.reference_forward(batch)).abs().max().item()
+    mode = "reduce-overhead" if device.type == "cuda" else "default"
+    compiled = torch.compile(model.forward, mode=mode)
+    with torch.no_grad():  # the three paths compute the same function
+        eager = model(batch)
+        difference = (eager - model.reference_forward(batch)).abs().max().item()
+        compiled_difference = (eager - compiled(batch)).abs().max().item()
+    paths = {"plain": model.reference_forward, "relnet": model.forward, "relnet, compiled": compiled}
     rows = []
     for dtype in dtypes:
         precision = "fp32" if dtype is None else "bf16"
-        for plain in (True, False):
-            name = "plain" if plain else "relnet"
+        for name, forward in paths.items():
             note(f"timing {name} RRN training, {precision}, batch {batch_size}, {steps} steps ...")
-            seconds, memory = _time_training(model, batch, plain, dtype, repeats)
+            # Compiled: the first steps compile (once per precision) and record the CUDA graph.
+            warmup = 3 if forward is compiled else 1
+            seconds, memory = _time_training(model, batch, forward, dtype, repeats, warmup)
             rows.append(
                 {
                     "implementation": name,
@@ -92,7 +110,8 @@ def bench_rrn(*, quick: bool, note: Note = print) -> dict[str, Any]:
     header = (
         f"RRN training throughput on {hardware}, {threads} torch thread(s): Sudoku, paper sizes "
         f"(hidden 96, 3-layer MLPs, 1,620 edges), batch {batch_size}, {steps} steps per puzzle; "
-        f"max |relnet - plain| output difference {difference:.1e}"
+        f"max |relnet - plain| output difference {difference:.1e}, |compiled ({mode}) - relnet| "
+        f"{compiled_difference:.1e}"
     )
     lines = [header, "", "| implementation | precision | step (s) | puzzles/s | speed-up | peak memory (MiB) |"]
     lines.append("|---|---|---|---|---|---|")
@@ -109,6 +128,8 @@ def bench_rrn(*, quick: bool, note: Note = print) -> dict[str, Any]:
         "batch": batch_size,
         "steps": steps,
         "max_output_difference": difference,
+        "compile_mode": mode,
+        "max_compiled_difference": compiled_difference,
         "rows": rows,
         "text": "\n".join(lines),
     }

@@ -101,7 +101,7 @@ def _hardware(args: argparse.Namespace):
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:
-    names = ("epochs", "batch_size", "lr", "warmup_steps", "schedule", "precision", "augment", "time_budget")
+    names = ("epochs", "batch_size", "lr", "warmup_steps", "schedule", "precision", "augment", "time_budget", "compile")
     return {name: getattr(args, name) for name in names}
 
 
@@ -308,6 +308,13 @@ def _add_recipe(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--precision", help="auto (default: bf16-mixed on fast-bf16 hardware, else 32-true), bf16-mixed, 32-true"
+    )
+    group.add_argument(
+        "--compile",
+        nargs="?",
+        const="default",
+        metavar="MODE",
+        help="run the model through torch.compile (MODE: default, reduce-overhead for CUDA graphs, max-autotune)",
     )
 
 

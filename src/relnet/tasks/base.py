@@ -45,6 +45,10 @@ Records = dict[str, torch.Tensor]
 MetricKind = Literal["fraction", "count", "error", "value"]
 
 
+#: ``torch.compile`` modes a recipe may name (``TrainConfig.compile``).
+COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """A training recipe: optimisation settings plus the model's constructor arguments."""
@@ -84,6 +88,10 @@ class TrainConfig:
     # The ``Task.preset_data`` entry this recipe trains on when no ``--data`` is given (None: its
     # preset's), e.g. CLEVR's state RN on many more scenes, generated without images.
     data: str | None = None
+    # The model through ``torch.compile`` with this mode: "default", "reduce-overhead" (CUDA graphs:
+    # for launch-bound models on a GPU, such as the RRN's many small steps), "max-autotune"; None:
+    # eager. The weights and their names are the same either way.
+    compile: str | None = None
     model: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -100,6 +108,8 @@ class TrainConfig:
             f"lr_scale factors must be positive (got {self.lr_scale})": all(f > 0 for f in self.lr_scale.values()),
             f"time_budget must be a positive number of minutes (got {self.time_budget})": budget_ok,
             "warmup_steps and weight_decay must not be negative": self.warmup_steps >= 0 and self.weight_decay >= 0,
+            f"compile must be one of {', '.join(COMPILE_MODES)} (got {self.compile!r})": self.compile is None
+            or self.compile in COMPILE_MODES,
             f"every curriculum stage must admit some values (got {self.curriculum})": all(self.curriculum),
             "a curriculum and group_size > 1 cannot be combined (the curriculum draws single examples)": not (
                 self.curriculum and self.group_size > 1

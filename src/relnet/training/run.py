@@ -414,6 +414,8 @@ def train(
     module = RelnetModule.from_config(task_name, model_name, config, seed)
     if init_weights is not None:
         _warm_start(module, Path(init_weights))
+    if config.compile is not None:
+        module.model.compile(mode=config.compile)  # in place: the state dict keeps its names
     stopper = StopOnSignal(checkpoint)
     extra = [*(callbacks or []), stopper, *([_ReplaceOldCheckpoints(checkpoint, old)] if old else [])]
     trainer = build_trainer(
