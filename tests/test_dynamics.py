@@ -288,6 +288,18 @@ def test_frame_encoder_shapes_and_time_tags() -> None:
         onehot(torch.rand(1, 8, 3, 16, 16))
 
 
+def test_frame_windows_stack_each_frame_with_its_neighbours() -> None:
+    clip = torch.arange(4.0)[None, :, None, None, None].expand(2, 4, 3, 4, 4)  # frame t is all t
+    encoder = FrameObjects((4, 4), channels=(4,), embed_dim=6, window=3)
+    windows = encoder.windows(clip)  # (2, 4, 9, 4, 4): frames t-1, t, t+1, the ends repeated
+    assert windows.shape == (2, 4, 9, 4, 4)
+    seen = windows[0, :, ::3, 0, 0]  # the first channel of each of the three frames
+    assert torch.equal(seen, torch.tensor([[0.0, 0, 1], [0, 1, 2], [1, 2, 3], [2, 3, 3]]))
+    assert encoder(clip).shape == (2, 4, 7)
+    with pytest.raises(ValueError, match="window must be an odd number"):
+        FrameObjects((4, 4), window=2)
+
+
 # -- models, loss and metrics --------------------------------------------------------------------
 def test_every_model_gives_its_targets_shape(tiny: Path) -> None:
     batch = load_table(tiny, "val").__getitems__(list(range(4)))

@@ -34,6 +34,11 @@ class FrameObjects(nn.Module):
             → 1, like :class:`~relnet.nn.objects.ConvObjects`' coordinates); ``"onehot"``: ``max_frames``
             features, 1 at the frame's index.
         max_frames: the longest clip, for ``"onehot"`` tags.
+        window: frames each object sees, centred on its own (odd; the clip's first and last frames
+            repeat past its ends), stacked along the channels before the CNN. With 1 an object holds
+            one moment, and motion shows only between objects; with 3 the CNN sees each thing's
+            velocity and acceleration about that frame (motion as in the state rows of
+            :mod:`relnet.tasks.dynamics`).
 
     Shape:
         clip ``(B, T, in_channels, H, W)`` float → objects ``(B, T, object_dim)``, ``object_dim`` =
@@ -52,13 +57,18 @@ class FrameObjects(nn.Module):
         embed_dim: int = 128,
         time_tag: TimeTag = "linear",
         max_frames: int = 16,
+        window: int = 1,
     ) -> None:
         super().__init__()
         if time_tag not in ("linear", "onehot"):
             raise ValueError(f"time_tag must be 'linear' or 'onehot', not {time_tag!r}")
-        self.cnn = conv_stack(in_channels, channels, kernel_size=kernel_size, stride=stride, batch_norm=batch_norm)
+        if window < 1 or window % 2 == 0:
+            raise ValueError(f"window must be an odd number of frames, not {window}")
+        self.window = window
+        stacked = in_channels * window
+        self.cnn = conv_stack(stacked, channels, kernel_size=kernel_size, stride=stride, batch_norm=batch_norm)
         with torch.no_grad():
-            flat = self.cnn.eval()(torch.zeros(1, in_channels, *frame_size)).numel()
+            flat = self.cnn.eval()(torch.zeros(1, stacked, *frame_size)).numel()
         self.cnn.train()
         self.embed = nn.Sequential(nn.Linear(flat, embed_dim), nn.ReLU())
         self.frame_size, self.in_channels = tuple(frame_size), in_channels
@@ -75,6 +85,17 @@ class FrameObjects(nn.Module):
             return torch.zeros(1, 1, device=device)
         return torch.linspace(-1.0, 1.0, frames, device=device)[:, None]
 
+    def windows(self, clip: torch.Tensor) -> torch.Tensor:
+        """Each frame with its ``window - 1`` neighbours: ``(B, T, C, H, W) -> (B, T, window · C, H, W)``,
+        frame ``t``'s channels those of frames ``t - window // 2`` to ``t + window // 2`` in order."""
+        if self.window == 1:
+            return clip
+        half, frames = self.window // 2, clip.shape[1]
+        padded = torch.cat(
+            [clip[:, :1].expand(-1, half, -1, -1, -1), clip, clip[:, -1:].expand(-1, half, -1, -1, -1)], 1
+        )
+        return torch.cat([padded[:, offset : offset + frames] for offset in range(self.window)], dim=2)
+
     def forward(self, clip: torch.Tensor) -> torch.Tensor:
         """``(B, T, C, H, W) -> (B, T, object_dim)``."""
         if clip.dim() != 5 or clip.shape[2] != self.in_channels or tuple(clip.shape[3:]) != self.frame_size:
@@ -83,6 +104,6 @@ class FrameObjects(nn.Module):
                 f"{self.frame_size[1]}), got {tuple(clip.shape)}"
             )
         batch, frames = clip.shape[:2]
-        features = self.embed(self.cnn(clip.flatten(0, 1)).flatten(1)).unflatten(0, (batch, frames))
+        features = self.embed(self.cnn(self.windows(clip).flatten(0, 1)).flatten(1)).unflatten(0, (batch, frames))
         tags = self.time_tags(frames, device=clip.device).to(features.dtype)
         return torch.cat([features, tags.expand(batch, -1, -1)], dim=-1)

@@ -171,7 +171,8 @@ class FramesRN(nn.Module):
     (:class:`relnet.nn.FrameObjects`, one CNN embedding per frame tagged with its time).
 
     Args: ``frame_size`` (S of the S × S frames; filled in from the data), the encoder's ``channels``,
-    ``embed_dim`` and ``time_tag``, and the RN's ``g_widths`` and ``f_widths``. Output ``(B, 6)``.
+    ``embed_dim``, ``time_tag`` and ``window`` (frames each object sees), and the RN's ``g_widths`` and
+    ``f_widths``. Output ``(B, 6)``.
     """
 
     target: ClassVar[Target] = "systems"
@@ -184,6 +185,7 @@ class FramesRN(nn.Module):
         time_tag: Literal["linear", "onehot"] = "linear",
         g_widths: Sequence[int] = (256, 256, 256),
         f_widths: Sequence[int] = (256,),
+        window: int = 1,
     ) -> None:
         super().__init__()
         self.frames = FrameObjects(
@@ -192,6 +194,7 @@ class FramesRN(nn.Module):
             embed_dim=embed_dim,
             time_tag=time_tag,
             max_frames=FRAMES,
+            window=window,
         )
         self.relation = RelationNetwork(
             self.frames.object_dim, SYSTEM_CLASSES, g_widths=tuple(g_widths), f_widths=tuple(f_widths)
