@@ -97,6 +97,21 @@ def test_padded_state_objects_change_nothing(batch: dict[str, torch.Tensor]) -> 
     torch.testing.assert_close(model(noisy), model(batch))
 
 
+def test_coordinate_scale_multiplies_the_coordinates_only(batch: dict[str, torch.Tensor]) -> None:
+    """``coordinate_scale`` k with the first layer's coordinate weights divided by k is the same function."""
+    model = _model("rn-state")
+    scaled = MODELS["rn-state"](**SMALL["rn-state"], coordinate_scale=3.0).eval()
+    scaled.load_state_dict(model.state_dict())
+    d = scaled.objects.object_dim
+    with torch.no_grad():
+        for start in (0, d):
+            scaled.relation.g_first.weight[:, start : start + 3] /= 3.0
+    torch.testing.assert_close(scaled(batch), model(batch), atol=1e-5, rtol=1e-4)
+    unconverted = MODELS["rn-state"](**SMALL["rn-state"], coordinate_scale=3.0).eval()
+    unconverted.load_state_dict(model.state_dict())  # the same weights read coordinates 3 times larger
+    assert not torch.allclose(unconverted(batch), model(batch), atol=1e-3)
+
+
 @pytest.mark.parametrize("name", ["rn", "cnn-lstm", "cnn-lstm-sa"])
 def test_each_image_encoded_once_gives_the_same_answers(name: str, batch: dict[str, torch.Tensor]) -> None:
     model = _model(name)

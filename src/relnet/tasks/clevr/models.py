@@ -138,6 +138,9 @@ class StateRelationNetwork(QuestionModel):
         object_embed_dim: a linear embedding of each state row first (``None``: the raw rows).
         g_widths, f_widths, f_dropout, reduction: of the RN (the paper: g 4×512, f 512, 1024 with 2%
             dropout).
+        coordinate_scale: multiplies each row's three coordinates (stored as CLEVR's 3D coordinates / 3)
+            before the RN. Larger values make a sharp "left of" step (objects are at least 0.4 apart
+            along each direction, 0.13 in the stored units) cheaper for Adam to reach.
     """
 
     def __init__(
@@ -150,8 +153,10 @@ class StateRelationNetwork(QuestionModel):
         f_widths: Sequence[int] = (512, 1024),
         f_dropout: float = 0.02,
         reduction: Reduction = "sum",
+        coordinate_scale: float = 1.0,
     ) -> None:
         super().__init__(vocab_size, embed_dim, question_dim)
+        self.coordinate_scale = coordinate_scale
         self.objects = ObjectRows(STATE_FEATURES, object_embed_dim)
         self.relation = answer_relation_network(
             self.objects.object_dim, question_dim, g_widths, f_widths, f_dropout, reduction
@@ -160,6 +165,10 @@ class StateRelationNetwork(QuestionModel):
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         """``state`` ``(B, n, F)``, ``state_mask`` ``(B, n)``, ``question`` ``(B, L)`` → ``(B, len(ANSWERS))``."""
         state, mask = states(batch)
+        if self.coordinate_scale != 1.0:
+            scale = state.new_ones(state.shape[-1])
+            scale[:3] = self.coordinate_scale
+            state = state * scale
         objects = self.objects(state)
         return self.relation(objects, self.question(batch["question"]).to(objects.dtype), mask)
 
