@@ -163,7 +163,7 @@ def _cpu_recipes(
 
 RECIPES: dict[str, dict[str, TrainConfig]] = {
     # A few minutes of one CPU thread each on the quick data (10,000 training scenes).
-    "quick": _cpu_recipes(3, 10, 1, _RN_CPU, _MLP_CPU, augment=False),
+    "quick": _cpu_recipes(20, 60, 1, _RN_CPU, _MLP_CPU, augment=False),
     # Wider networks on the default data (20,000 training scenes), trained on the scenes' symmetries:
     # without them the counting models overfit (validation loss rising from epoch 6 for the frame RN,
     # from epoch 17 for the state RN) while the quick-sized connection RN stalls at 39% of scenes with
