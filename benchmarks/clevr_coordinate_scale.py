@@ -14,6 +14,7 @@ load into a recipe whose model config has the new ``coordinate_scale``.
 from __future__ import annotations
 
 import argparse
+import copy
 from pathlib import Path
 
 import torch
@@ -35,7 +36,7 @@ def main() -> None:
     config = dict(header["config"])
     factor = args.scale / config.get("coordinate_scale", 1.0)
     config["coordinate_scale"] = args.scale
-    _, new = load_model(Path(args.weights), expect_task="clevr")
+    new = copy.deepcopy(old)
     new.coordinate_scale = args.scale
     with torch.no_grad():
         if isinstance(new.objects.embed, torch.nn.Linear):  # the rows' own embedding reads them first
@@ -47,8 +48,10 @@ def main() -> None:
     batch = load_table(Path(args.data), "val").__getitems__(list(range(256)))
     old.eval(), new.eval()
     with torch.no_grad():
-        difference = (old(batch) - new(batch)).abs().max().item()
-    if difference > 1e-3:
+        before, after = old(batch), new(batch)
+    difference = (before - after).abs().max().item()
+    # fp32 rounding only: the logits reach the hundreds, so the tolerance is relative.
+    if not torch.allclose(before, after, rtol=1e-4, atol=1e-3):
         raise SystemExit(f"the rescaled model's logits differ by {difference:.2e}: not the same function")
     save_weights(Path(args.out), "clevr", "rn-state", config, new)
     print(f"{args.out}: coordinate_scale {args.scale}, max logit difference {difference:.1e} on 256 questions")

@@ -110,6 +110,8 @@ def test_coordinate_scale_multiplies_the_coordinates_only(batch: dict[str, torch
     unconverted = MODELS["rn-state"](**SMALL["rn-state"], coordinate_scale=3.0).eval()
     unconverted.load_state_dict(model.state_dict())  # the same weights read coordinates 3 times larger
     assert not torch.allclose(unconverted(batch), model(batch), atol=1e-3)
+    with pytest.raises(ValueError, match="coordinate_scale must be positive"):
+        MODELS["rn-state"](**SMALL["rn-state"], coordinate_scale=0.0)
 
 
 @pytest.mark.parametrize("name", ["rn", "cnn-lstm", "cnn-lstm-sa"])

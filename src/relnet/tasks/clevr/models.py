@@ -156,6 +156,8 @@ class StateRelationNetwork(QuestionModel):
         coordinate_scale: float = 1.0,
     ) -> None:
         super().__init__(vocab_size, embed_dim, question_dim)
+        if not coordinate_scale > 0:
+            raise ValueError(f"coordinate_scale must be positive, not {coordinate_scale}")
         self.coordinate_scale = coordinate_scale
         self.objects = ObjectRows(STATE_FEATURES, object_embed_dim)
         self.relation = answer_relation_network(

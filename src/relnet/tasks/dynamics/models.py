@@ -58,7 +58,7 @@ def state_objects(positions: torch.Tensor, colour: Colour, motion: bool = False)
     The differences are linear in the positions, so ``motion`` adds no information, only conditioning:
     a spring's pull is a second difference of about 0.03 between positions of about 1, which the first
     layer can only form with weights a hundred times larger than their start, a slow climb for Adam's
-    fixed step size (and bf16 rounds positions to about 0.004).
+    fixed step size.
     """
     batch = positions.shape[0]
     tracks = 2 * positions.float() - 1  # (B, 16, 10, 2)
