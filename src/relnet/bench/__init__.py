@@ -21,6 +21,7 @@ BenchFunction = Callable[..., dict[str, Any]]
 # name -> "module:function"; the module is imported only when that benchmark runs.
 _BENCHMARKS: dict[str, str] = {
     "rn": "relnet.bench.rn:bench_rn",
+    "rn-profile": "relnet.bench.rn_profile:bench_rn_profile",
     "rn-training": "relnet.bench.rn_training:bench_rn_training",
     "rrn": "relnet.bench.rrn:bench_rrn",
 }

@@ -86,7 +86,8 @@ CONFIGS: tuple[RNShape, ...] = (
 
 
 # ---------------------------------------------------------------------------- child-process measurements
-def _device() -> torch.device:
+def bench_device() -> torch.device:
+    """The device benchmarks run on: the GPU when there is one."""
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
@@ -127,15 +128,11 @@ def _peak_rss_bytes() -> int:
     raise RuntimeError("no VmHWM in /proc/self/status")
 
 
-def _measure(shape_fields: dict[str, Any], path: str, steps: int, threads: int) -> dict[str, float]:
-    """Time a training step and an inference pass of one path; runs in a fresh child process."""
+def build_paths(shape: RNShape, path: str, device: torch.device) -> tuple[Callable[[], None], Callable[[], None]]:
+    """A training step (forward, backward, Adam) and an inference pass of one path (``"naive"`` or
+    ``"fast"``) on a freshly built RN of ``shape`` and random inputs, seeded."""
     from relnet.nn import RelationNetwork, relation_network_reference
-    from relnet.runtime import keep_freed_memory
 
-    keep_freed_memory()
-    torch.set_num_threads(threads)
-    shape = RNShape(**shape_fields)
-    device = _device()
     torch.manual_seed(0)
     model = RelationNetwork(
         shape.object_dim,
@@ -164,6 +161,17 @@ def _measure(shape_fields: dict[str, Any], path: str, steps: int, threads: int) 
         with torch.inference_mode(), autocast:
             forward(objects, condition)
 
+    return train_step, infer
+
+
+def _measure(shape_fields: dict[str, Any], path: str, steps: int, threads: int) -> dict[str, float]:
+    """Time a training step and an inference pass of one path; runs in a fresh child process."""
+    from relnet.runtime import keep_freed_memory
+
+    keep_freed_memory()
+    torch.set_num_threads(threads)
+    device = bench_device()
+    train_step, infer = build_paths(RNShape(**shape_fields), path, device)
     if device.type == "cuda":
         torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
@@ -181,13 +189,22 @@ def _measure(shape_fields: dict[str, Any], path: str, steps: int, threads: int) 
 def _matmul_peak(dtype: torch.dtype, threads: int, size: int = 2048, repeats: int = 5) -> float:
     """TFLOP/s of one ``size × size`` matrix multiply in ``dtype`` (median of ``repeats``)."""
     torch.set_num_threads(threads)
-    device = _device()
+    device = bench_device()
     a = torch.randn(size, size, device=device, dtype=dtype)
     b = torch.randn(size, size, device=device, dtype=dtype)
     return 2 * size**3 / median_seconds(lambda: a @ b, 2, repeats) / 1e12
 
 
-def _in_child(function: Callable[..., Any], *args: Any) -> Any:
+def matmul_peaks(threads: int) -> dict[str, float]:
+    """TFLOP/s of one large matmul in fp32 and in bf16 on this device, each in a fresh process."""
+    # Emulated bf16 (no hardware support) is so slow that a smaller matrix gives the same rate sooner.
+    return {
+        "fp32": in_child(_matmul_peak, torch.float32, threads, 2048),
+        "bf16": in_child(_matmul_peak, torch.bfloat16, threads, 2048 if fast_bf16() else 512),
+    }
+
+
+def in_child(function: Callable[..., Any], *args: Any) -> Any:
     """Run ``function(*args)`` in a fresh spawned process (its own peak memory) and return its result."""
     with multiprocessing.get_context("spawn").Pool(1, maxtasksperchild=1) as pool:
         return pool.apply(function, args)
@@ -203,11 +220,7 @@ def bench_rn(
     precision = "bf16 autocast" if fast_bf16() else "fp32 (no fast bf16 on this hardware)"
     note(f"bench rn on {device_description()}, {threads} threads, median of {steps} steps after 2 warm-up steps")
     note(f"relnet's path runs in {precision}; the naive path in fp32")
-    # Emulated bf16 (no hardware support) is so slow that a smaller matrix gives the same rate sooner.
-    peaks = {
-        "fp32": _in_child(_matmul_peak, torch.float32, threads, 2048),
-        "bf16": _in_child(_matmul_peak, torch.bfloat16, threads, 2048 if fast_bf16() else 512),
-    }
+    peaks = matmul_peaks(threads)
     rows = []
     for shape in configs:
         row: dict[str, Any] = {"name": shape.name, **asdict(shape)}
@@ -222,7 +235,7 @@ def bench_rn(
                 row["naive_measured"] = False
                 continue
             note(f"  {shape.name}: {path} path ...")
-            measured = _in_child(_measure, asdict(shape), path, steps, threads)
+            measured = in_child(_measure, asdict(shape), path, steps, threads)
             row |= {f"{path}_{key}": value for key, value in measured.items()}
         row["naive_measured"] = run_naive
         if run_naive:
