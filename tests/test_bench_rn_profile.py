@@ -59,12 +59,14 @@ def test_the_text_names_the_largest_kind_speedup_as_the_ceiling() -> None:
         "fast_precision": "bf16",
         "fast_step_ms_with_matmuls_at_peak": 7.0,
         "speedup_with_matmuls_at_peak": 18.0 / 7.0,
+        "matmul_speedup_at_peaks": 3.0,
     }
     text = format_profile(payload)
     assert "| matmul | 10.0 | 56% | 2.0 | 25% | 5.0× |" in text
     assert "| step | 18.0 | | 8.0 | | 2.2× |" in text
     assert "at most the largest (matmul: 5.0×)" in text
     assert "7.0 ms a step, 2.6× the naive step" in text
+    assert "if both paths ran at their peaks: 3.0×" in text
 
 
 def test_it_is_registered() -> None:
