@@ -337,23 +337,6 @@ def test_motion_rows_append_each_balls_scaled_differences(tiny: Path) -> None:
     assert StateRN(g_widths=(8,), f_widths=(8,), motion=True)({"positions": positions}).shape == (2, BALLS, BALLS)
 
 
-def test_a_context_layer_lets_each_pair_see_the_other_balls(tiny: Path) -> None:
-    """With ``context_widths`` each row gains ``mean_j g_c(o_i, o_j)``: moving a third ball changes the
-    logit of a pair it is not part of, which the plain pair readout never does."""
-    positions = load_table(tiny, "val").__getitems__([0])["positions"].clone()
-    moved = positions.clone()
-    moved[:, :, 5] += 0.05  # ball 5, a stranger to the pair (0, 1)
-    torch.manual_seed(0)
-    plain = StateRN(g_widths=(8,), f_widths=(8,), readout="pairs")
-    context = StateRN(g_widths=(8,), f_widths=(8,), readout="pairs", context_widths=(6,))
-    assert context.relation.object_dim == plain.relation.object_dim + 6
-    for model, changes in ((plain, False), (context, True)):
-        with torch.no_grad():
-            before, after = model({"positions": positions}), model({"positions": moved})
-        assert before.shape == (1, BALLS, BALLS) and torch.allclose(before, before.transpose(1, 2))
-        assert (not torch.allclose(before[0, 0, 1], after[0, 0, 1])) == changes
-
-
 def test_metrics_of_perfect_and_empty_predictions(tiny: Path) -> None:
     batch = load_table(tiny, "train").__getitems__(list(range(24)))
     truth = batch["connections"] * 20 - 10  # right logits

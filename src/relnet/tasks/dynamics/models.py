@@ -22,7 +22,6 @@ import torch
 from torch import nn
 
 from relnet.nn import MLP, ConvMLP, FrameObjects, RelationNetwork
-from relnet.nn.mlrn import RelationLayer
 from relnet.tasks.dynamics.simulator import BALLS, FRAMES
 
 Target = Literal["connections", "systems"]
@@ -87,14 +86,7 @@ class StateRN(nn.Module):
     logits of ``(i, j)`` and ``(j, i)`` averaged, so the matrix is symmetric). The sum
     must learn to route each pair's evidence to its own bit through one vector, which takes far longer
     than a CPU recipe trains (in relnet's runs it stayed at "no connection anywhere"); per pair, the
-    evidence and its bit are the same place. ``context_widths`` (a relnet option, empty: none): a first
-    relation layer whose mean over partners, ``c_i = mean_j g_c(o_i, o_j)``, is appended to each ball's
-    row before the RN, so that pair ``(i, j)`` also sees what the other balls do to ``i`` and ``j``: a
-    ball's acceleration is the sum of its connections' pulls, which a pair alone cannot take apart,
-    and the number of systems is the number of connections minus the number of balls joined to two
-    others, a per-ball fact that no sum of pair terms holds exactly (a 10-minute A/B of the counting
-    RN found no gain: docs/dynamics.md).
-    Output: see the module docstring, by ``target``.
+    evidence and its bit are the same place. Output: see the module docstring, by ``target``.
     """
 
     target: ClassVar[Target] = "connections"
@@ -107,16 +99,13 @@ class StateRN(nn.Module):
         colour: Colour = "scalar",
         readout: Literal["sum", "pairs"] = "sum",
         motion: bool = False,
-        context_widths: Sequence[int] = (),
     ) -> None:
         super().__init__()
         if readout not in ("sum", "pairs") or (readout == "pairs" and self.target != "connections"):
             raise ValueError(f"readout must be 'sum' (or 'pairs' for connections), not {readout!r}")
         self.colour, self.readout, self.motion = colour, readout, motion
-        row_dim = object_dim(colour, motion)
-        self.context = RelationLayer(row_dim, tuple(context_widths)) if context_widths else None
         self.relation = RelationNetwork(
-            row_dim + (context_widths[-1] if context_widths else 0),
+            object_dim(colour, motion),
             1 if readout == "pairs" else output_size(self.target),
             g_widths=tuple(g_widths),
             f_widths=tuple(f_widths),
@@ -125,9 +114,6 @@ class StateRN(nn.Module):
 
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         objects = state_objects(batch["positions"], self.colour, self.motion)
-        if self.context is not None:
-            context = self.context.sum_over_pairs(objects, None, None, per_row=True) / BALLS  # (B, 10, w)
-            objects = torch.cat([objects, context.to(objects.dtype)], dim=-1)
         if self.readout == "pairs":
             logits = self.relation.f(self.relation.pair_outputs(objects)).squeeze(-1)  # (B, 10, 10)
             return (logits + logits.transpose(1, 2)) / 2  # one answer per unordered pair
