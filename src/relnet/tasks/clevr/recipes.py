@@ -13,8 +13,12 @@ from relnet.tasks.base import TrainConfig
 from relnet.tasks.clevr.generate import GenerateConfig
 
 #: The data each preset generates when no ``--data`` is given. ``quick``: 1,500 scenes rendered
-#: straight at the cache's 128×128 (no supersampling), about 3 minutes on 2 cores; ``full``: 10,000
-#: scenes at CLEVR's 480×320. ``gpu`` and ``paper`` are meant for the real CLEVR v1.0 (``--data``).
+#: straight at the cache's 128×128 (no supersampling), about 3 minutes on 2 cores; ``full``: 100,000
+#: scenes rendered straight at 128×128 with 2×2 rays a pixel (the renderer draws the 480×320 view
+#: stretched, as a resized real image; 40 images a second on one busy EPYC thread, so about half an
+#: hour on 2 cores with the questions), the same scenes and questions as ``states``, so pixel and state
+#: models answer the same test questions. ``gpu`` and ``paper`` are meant for the real CLEVR v1.0
+#: (``--data``); ``gpu`` generates 10,000 scenes at CLEVR's 480×320 otherwise.
 #: ``states``: 100,000 scenes without images (70,000 for training: 700,000 questions, as many as CLEVR's
 #: training split; 15,000 each for validation and test), which the state RN's ``full`` recipe trains
 #: on; about 9 minutes on a 2-core AVX-512 EPYC. Its first 50,000 (35,000 / 7,500 / 7,500, the
@@ -23,13 +27,21 @@ from relnet.tasks.clevr.generate import GenerateConfig
 #: the training loss fell to 0.08; docs/clevr.md).
 DATA = {
     "quick": GenerateConfig(images=1_500, image_size=(128, 128), supersample=1, workers=2),
-    "full": GenerateConfig(images=10_000, workers=2),
+    "full": GenerateConfig(images=100_000, image_size=(128, 128), supersample=2, workers=2),
     "gpu": GenerateConfig(images=10_000, workers=8),
     "states": GenerateConfig(images=100_000, render=False, workers=2),
 }
 
 _QUICK = TrainConfig(epochs=6, batch_size=64, lr=1e-3, warmup_steps=100, schedule="cosine", group_size=5)
 _CPU_CNN = (24,) * 5  # one more stride-2 layer than the paper: 4×4 = 16 cells, 16× fewer pairs than 8×8
+#: The full CPU recipe's CNN: the same 4×4 cells, wider, since a cell of 32×32 pixels may hold several
+#: objects. A pixel-RN step (g 4×256, batch 64 about 13 images, bf16) took 297 ms on one AVX-512 EPYC
+#: thread shared with a training (about 150 ms alone), against 3.9 s with the paper's 8×8 cells
+#: (``python benchmarks/clevr_step_times.py --bf16``); the baselines' steps took about 100 ms.
+_CPU_FULL_CNN = (32, 64, 64, 128, 128)
+#: 4 epochs of the ``full`` data's 700,000 training questions, about 44,000 steps: about two hours
+#: for the pixel RN on one idle such thread, about 40 minutes for each baseline (same data, same steps).
+_FULL_PIXELS = replace(_QUICK, epochs=4, lr=5e-4, warmup_steps=2000, augment=True)
 
 RECIPES: dict[str, dict[str, TrainConfig]] = {
     # `relnet reproduce clevr --quick`: five models on 10,500 training questions, each a few minutes.
@@ -47,11 +59,9 @@ RECIPES: dict[str, dict[str, TrainConfig]] = {
         "cnn-lstm": replace(_QUICK, augment=True, model={"channels": _CPU_CNN}),
         "lstm": replace(_QUICK, group_size=1),
     },
-    # Hours on a CPU, on the 10,000-scene `full` data (70,000 questions for training).
+    # Hours on a CPU, on the 100,000-scene `full` data (700,000 questions for training).
     "full": {
-        "rn": replace(
-            _QUICK, epochs=20, warmup_steps=1000, augment=True, model={"g_widths": (256,) * 4, "f_widths": (256, 256)}
-        ),
+        "rn": replace(_FULL_PIXELS, model={"channels": _CPU_FULL_CNN, "g_widths": (256,) * 4, "f_widths": (256, 256)}),
         "rn-state": replace(
             _QUICK,
             epochs=20,
@@ -61,9 +71,9 @@ RECIPES: dict[str, dict[str, TrainConfig]] = {
             data="states",
             model={"question_dim": 128, "g_widths": (256,) * 4, "f_widths": (256, 512), "f_dropout": 0.02},
         ),
-        "cnn-lstm-sa": replace(_QUICK, epochs=20, warmup_steps=1000, augment=True),
-        "cnn-lstm": replace(_QUICK, epochs=20, warmup_steps=1000, augment=True),
-        "lstm": replace(_QUICK, epochs=20, group_size=1, warmup_steps=1000),
+        "cnn-lstm-sa": replace(_FULL_PIXELS, model={"channels": _CPU_FULL_CNN}),
+        "cnn-lstm": replace(_FULL_PIXELS, model={"channels": _CPU_FULL_CNN}),
+        "lstm": replace(_FULL_PIXELS, augment=False, group_size=1),
     },
     # One GPU, time-boxed: the paper's architectures at batch 256, at most 10 minutes each.
     "gpu": {
