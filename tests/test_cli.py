@@ -305,6 +305,17 @@ def test_schedule_and_augment_overrides() -> None:
     assert _overrides(parser.parse_args([*base, "--compile", "reduce-overhead"]))["compile"] == "reduce-overhead"
 
 
+def test_no_curriculum_override() -> None:
+    from relnet.cli import _overrides, build_parser
+
+    base = ["reproduce", "pretty-clevr", "--model", "rrn-4"]
+    recipe = get_task("pretty-clevr").preset("rrn-4", "full")
+    assert recipe.curriculum  # the recipe has one
+    assert recipe.with_overrides(**_overrides(build_parser().parse_args(base))).curriculum == recipe.curriculum
+    skipped = recipe.with_overrides(**_overrides(build_parser().parse_args([*base, "--no-curriculum"])))
+    assert skipped.curriculum == () and skipped.epochs == recipe.epochs
+
+
 def test_bad_time_budget_and_init_weights(capsys, tmp_path: Path, tiny_sort_of_clevr: Path) -> None:
     base = ["train", "sort-of-clevr", "--model", "rn-state", "--data", str(tiny_sort_of_clevr)]
     base += ["--run-dir", str(tmp_path / "run"), "--no-progress"]

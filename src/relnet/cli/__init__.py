@@ -102,7 +102,8 @@ def _hardware(args: argparse.Namespace):
 
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:
     names = ("epochs", "batch_size", "lr", "warmup_steps", "schedule", "precision", "augment", "time_budget", "compile")
-    return {name: getattr(args, name) for name in names}
+    overrides = {name: getattr(args, name) for name in names}
+    return {**overrides, "curriculum": () if args.no_curriculum else None}
 
 
 def _data_options(args: argparse.Namespace, task: Any) -> dict[str, Any]:
@@ -301,6 +302,12 @@ def _add_recipe(parser: argparse.ArgumentParser) -> None:
         help="stop training after this many minutes and decay the learning rate to fit them",
     )
     group.add_argument("--schedule", choices=("constant", "cosine"), help="learning-rate schedule after warm-up")
+    group.add_argument(
+        "--no-curriculum",
+        action="store_true",
+        help="train on every example from the first epoch, skipping the recipe's curriculum (e.g. to continue "
+        "from --init-weights that have been through it)",
+    )
     group.add_argument(
         "--augment",
         action=argparse.BooleanOptionalAction,
