@@ -80,6 +80,25 @@ def test_rn_ignores_empty_statement_slots(small_babi: Path) -> None:
     torch.testing.assert_close(model(changed), model(batch))
 
 
+def test_position_tags_move_by_a_random_offset_in_training_only(small_babi: Path) -> None:
+    from relnet.tasks.babi.models import StoryObjects
+
+    story = StoryObjects(8, 8, position_slots=40, random_offset=True).eval()
+    batch = load_table(small_babi, "test").__getitems__(list(range(64)))
+    objects, _, _ = story(batch)
+    assert objects.shape == (64, MAX_FACTS, 8 + 40)
+    slot = objects[..., 8:].argmax(dim=-1)  # (B, F) the slot of each statement
+    assert (slot == torch.arange(MAX_FACTS)).all()  # evaluation: no offset
+    story.train()
+    torch.manual_seed(0)
+    slot = story(batch)[0][..., 8:].argmax(dim=-1)
+    offsets = slot - torch.arange(MAX_FACTS)
+    assert (offsets == offsets[:, :1]).all()  # one offset per story, order kept
+    assert offsets.min() >= 0 and offsets.max() <= 40 - MAX_FACTS and len(offsets[:, 0].unique()) > 5
+    with pytest.raises(ValueError, match="at least max_facts"):
+        StoryObjects(8, 8, position_slots=10)
+
+
 def test_metrics_count_passed_tasks_and_mean_error() -> None:
     correct = torch.tensor([True] * 96 + [False] * 4 + [True] * 50 + [False] * 50)
     task = torch.tensor([1] * 100 + [16] * 100)

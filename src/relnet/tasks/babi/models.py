@@ -5,7 +5,9 @@ Every model reads a batch of :func:`relnet.tasks.babi.dataset.encode` and return
 
 Objects (RN paper §4): each of the last ``max_facts`` statements is encoded by a shared LSTM and
 tagged with a one-hot of its position counted back from the question; the question goes through a
-separate LSTM.
+separate LSTM. The RRN paper tags positions in 40 slots and, in training, shifts each story's tags by
+a random offset (``position_slots=40, random_offset=True``), so that no slot is tied to the story's
+length; its recipes use that.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from relnet.nn import MultiLayerRelationNetwork, RecurrentRelationalNetwork, RelationNetwork, SequenceEncoder
@@ -23,19 +26,41 @@ from relnet.tasks.babi.vocab import ANSWERS, WORDS
 class StoryObjects(nn.Module):
     """Statements → tagged objects, question → vector.
 
-    Returns objects ``(B, max_facts, lstm_dim + max_facts)``, mask ``(B, max_facts)`` bool (slots with
-    a statement) and the question encoding ``(B, lstm_dim)``.
+    Args: ``embed_dim`` and ``lstm_dim`` of both LSTMs; ``max_facts`` statements kept;
+    ``position_slots`` (at least ``max_facts``, default equal) the size of the position one-hot;
+    ``random_offset``: in training, each story's tags move up by a random ``0 ... position_slots -
+    max_facts`` (the RRN paper's augmentation); in evaluation they are not moved.
+
+    Returns objects ``(B, max_facts, lstm_dim + position_slots)``, mask ``(B, max_facts)`` bool (slots
+    with a statement) and the question encoding ``(B, lstm_dim)``.
     """
 
-    def __init__(self, embed_dim: int = 32, lstm_dim: int = 32, max_facts: int = MAX_FACTS) -> None:
+    def __init__(
+        self,
+        embed_dim: int = 32,
+        lstm_dim: int = 32,
+        max_facts: int = MAX_FACTS,
+        position_slots: int | None = None,
+        random_offset: bool = False,
+    ) -> None:
         super().__init__()
         if not 1 <= max_facts <= MAX_FACTS:
             raise ValueError(f"max_facts must be in 1-{MAX_FACTS}, not {max_facts}")
-        self.max_facts = max_facts
+        position_slots = max_facts if position_slots is None else position_slots
+        if position_slots < max_facts:
+            raise ValueError(f"position_slots ({position_slots}) must be at least max_facts ({max_facts})")
+        self.max_facts, self.position_slots, self.random_offset = max_facts, position_slots, random_offset
         self.facts = SequenceEncoder(len(WORDS), embed_dim, lstm_dim)
         self.question = SequenceEncoder(len(WORDS), embed_dim, lstm_dim)
-        self.register_buffer("positions", torch.eye(max_facts), persistent=False)
-        self.object_dim, self.question_dim = lstm_dim + max_facts, lstm_dim
+        self.object_dim, self.question_dim = lstm_dim + position_slots, lstm_dim
+
+    def positions(self, batch_size: int, device: torch.device) -> torch.Tensor:
+        """``(B, max_facts, position_slots)`` one-hot tags: slot ``k`` (+ the story's offset) for statement ``k``."""
+        slots = torch.arange(self.max_facts, device=device).expand(batch_size, -1)
+        if self.random_offset and self.training:
+            spare = self.position_slots - self.max_facts
+            slots = slots + torch.randint(0, spare + 1, (batch_size, 1), device=device)
+        return F.one_hot(slots, self.position_slots).float()
 
     def forward(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         ids = batch["facts"][:, -self.max_facts :]  # (B, F); the newest statement is last
@@ -43,7 +68,7 @@ class StoryObjects(nn.Module):
         batch_size = ids.shape[0]
         # Sentences repeat across a batch: each distinct one goes through the LSTM once.
         encoded = self.facts.forward_distinct(tokens.flatten(0, 1), ids.flatten()).view(batch_size, self.max_facts, -1)
-        objects = torch.cat([encoded, self.positions.expand(batch_size, -1, -1)], dim=-1)
+        objects = torch.cat([encoded, self.positions(batch_size, ids.device)], dim=-1)
         return objects, ids != 0, self.question(batch["question"])
 
 
@@ -109,7 +134,9 @@ class BabiMLRN(nn.Module):
 
 class BabiRRN(nn.Module):
     """The RRN paper's bAbI model: statements fully connected with self-edges, the question on every
-    edge, hidden 128, 5 steps, an answer (and a loss) at every step."""
+    edge, hidden 128, 5 steps, an answer (and a loss) at every step; ``position_slots`` and
+    ``random_offset`` as in :class:`StoryObjects` (the paper: 40 slots, a random offset; off by default
+    so that weights saved before they existed still load)."""
 
     def __init__(
         self,
@@ -121,9 +148,11 @@ class BabiRRN(nn.Module):
         node_widths: Sequence[int] = (128, 128, 128),
         output_widths: Sequence[int] = (128, 128),
         steps: int = 5,
+        position_slots: int | None = None,
+        random_offset: bool = False,
     ) -> None:
         super().__init__()
-        self.story = StoryObjects(embed_dim, lstm_dim, max_facts)
+        self.story = StoryObjects(embed_dim, lstm_dim, max_facts, position_slots, random_offset)
         self.rrn = RecurrentRelationalNetwork(
             self.story.object_dim,
             hidden_dim,

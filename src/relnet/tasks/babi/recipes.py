@@ -17,7 +17,8 @@ _QUICK_MODEL = {
 _PAPER_MODEL = {
     "rn": {"g_widths": PAPER_G, "f_widths": PAPER_F},
     "mlrn": {"layers": ((256, 256), (256, 256), (256, 256)), "f_widths": PAPER_F},
-    "rrn": {},  # the defaults are the RRN paper's
+    # The RRN paper's sizes are the defaults; its position tags are 40 slots with a random offset.
+    "rrn": {"position_slots": 40, "random_offset": True},
 }
 
 # Precision "auto": bf16 on GPUs and bf16-capable CPUs, fp32 elsewhere (bf16 is ~9x slower on AVX2 CPUs).
