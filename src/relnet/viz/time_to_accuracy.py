@@ -18,13 +18,15 @@ def accuracy_over_time(
     *,
     title: str,
     ylabel: str = "accuracy (%)",
+    x: str = "seconds",
 ) -> Path:
     """Save a PNG with one panel per metric (e.g. relational, non-relational) and, in every panel, one
-    line per curve: the metric in % against the curve's ``"seconds"`` (training wall-clock time).
+    line per curve: the metric in % against the curve's ``x`` (``"seconds"``: training wall-clock time;
+    or another key of the points, such as ``"examples"`` seen).
 
-    ``curves`` maps a label (e.g. ``"relnet"``) to its points, each a mapping with ``"seconds"`` and a
+    ``curves`` maps a label (e.g. ``"relnet"``) to its points, each a mapping with ``x`` and a
     fraction in [0, 1] for every metric in ``metric_names`` (a missing or None value is left out).
-    Every panel shares the same time and accuracy axes, so the runs compare at a glance.
+    Every panel shares the same x and accuracy axes, so the runs compare at a glance.
     """
     count = max(1, len(metric_names))
     figure, panels = plt.subplots(1, count, figsize=(3.6 * count + 1.0, 3.6), dpi=120, sharex=True, sharey=True)
@@ -34,7 +36,7 @@ def accuracy_over_time(
         for index, (label, points) in enumerate(curves.items()):
             kept = [p for p in points if p.get(metric) is not None]
             axes.plot(
-                [float(p["seconds"]) for p in kept],
+                [float(p[x]) for p in kept],
                 [100 * float(p[metric]) for p in kept],
                 marker="o",
                 markersize=3,
@@ -42,8 +44,12 @@ def accuracy_over_time(
                 label=label,
             )
         axes.set_title(metric.replace("_", "-"), fontsize=9)
-        axes.set_xlabel("training seconds")
+        axes.set_xlabel("training seconds" if x == "seconds" else x.replace("_", " ") + " seen" * (x == "examples"))
         axes.set_xlim(left=0)
+        if x != "seconds":  # counts in the millions: 200k, 1.5M
+            from matplotlib.ticker import EngFormatter
+
+            axes.xaxis.set_major_formatter(EngFormatter(sep=""))
         axes.set_ylim(0, 101)
         axes.grid(linewidth=0.3, alpha=0.5)
     panels[0].set_ylabel(ylabel)
