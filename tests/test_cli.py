@@ -305,6 +305,20 @@ def test_schedule_and_augment_overrides() -> None:
     assert _overrides(parser.parse_args([*base, "--compile", "reduce-overhead"]))["compile"] == "reduce-overhead"
 
 
+def test_model_options_merge_into_the_recipe(capsys) -> None:
+    from relnet.cli import _overrides, build_parser
+
+    base = ["reproduce", "pretty-clevr", "--model", "rrn-4"]
+    recipe = get_task("pretty-clevr").preset("rrn-4", "full")
+    args = [*base, "--model-option", "hidden_dim=128", "--model-option", "mlp_widths=[128, 128]"]
+    wider = recipe.with_overrides(**_overrides(build_parser().parse_args(args)))
+    assert wider.model == {**recipe.model, "hidden_dim": 128, "mlp_widths": [128, 128]}
+    assert recipe.with_overrides(**_overrides(build_parser().parse_args(base))).model == recipe.model
+    text = _overrides(build_parser().parse_args([*base, "--model-option", "colour=onehot"]))["model"]
+    assert text == {"colour": "onehot"}  # not JSON: kept as a string
+    _fails_with(capsys, [*base, "--model-option", "hidden_dim"], "--model-option wants NAME=VALUE")
+
+
 def test_no_curriculum_override() -> None:
     from relnet.cli import _overrides, build_parser
 

@@ -103,7 +103,20 @@ def _hardware(args: argparse.Namespace):
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:
     names = ("epochs", "batch_size", "lr", "warmup_steps", "schedule", "precision", "augment", "time_budget", "compile")
     overrides = {name: getattr(args, name) for name in names}
-    return {**overrides, "curriculum": () if args.no_curriculum else None}
+    model = dict(_model_option(text) for text in args.model_option) if args.model_option else None
+    return {**overrides, "curriculum": () if args.no_curriculum else None, "model": model}
+
+
+def _model_option(text: str) -> tuple[str, Any]:
+    """``NAME=VALUE`` → ``(NAME, VALUE)``, the value read as JSON (``128``, ``[128, 128]``, ``true``) or
+    else kept as a string (``onehot``)."""
+    name, equals, value = text.partition("=")
+    if not equals or not name.strip():
+        raise RelnetError(f"--model-option wants NAME=VALUE, not {text!r}")
+    try:
+        return name.strip(), json.loads(value)
+    except json.JSONDecodeError:
+        return name.strip(), value
 
 
 def _data_options(args: argparse.Namespace, task: Any) -> dict[str, Any]:
@@ -302,6 +315,13 @@ def _add_recipe(parser: argparse.ArgumentParser) -> None:
         help="stop training after this many minutes and decay the learning rate to fit them",
     )
     group.add_argument("--schedule", choices=("constant", "cosine"), help="learning-rate schedule after warm-up")
+    group.add_argument(
+        "--model-option",
+        action="append",
+        metavar="NAME=VALUE",
+        help="set one of the model's constructor arguments over the recipe's (repeatable; VALUE as JSON, "
+        "e.g. hidden_dim=128 or mlp_widths=[128])",
+    )
     group.add_argument(
         "--no-curriculum",
         action="store_true",

@@ -120,8 +120,11 @@ class TrainConfig:
             raise RelnetError("bad training recipe: " + "; ".join(problems))
 
     def with_overrides(self, **overrides: Any) -> TrainConfig:
-        """A copy with every non-None override applied."""
-        return replace(self, **{key: value for key, value in overrides.items() if value is not None})
+        """A copy with every non-None override applied; ``model`` entries are merged into the recipe's."""
+        given = {key: value for key, value in overrides.items() if value is not None}
+        if "model" in given:
+            given["model"] = {**self.model, **given["model"]}
+        return replace(self, **given)
 
 
 @dataclass(frozen=True)
