@@ -76,6 +76,19 @@ def test_metrics_per_givens_and_step() -> None:
     assert metrics["givens_17"] == 0.5 and metrics["givens_30"] == 1.0
     assert metrics["step_1"] == pytest.approx(1 / 3) and metrics["step_2"] == pytest.approx(2 / 3)
     assert metrics["cells"] == pytest.approx(175 / 179)
+    assert not any(name.endswith("_at_32") for name in metrics)  # 2 steps: nothing at 32
+
+
+def test_a_64_step_model_also_reports_each_level_at_32_steps() -> None:
+    solved = torch.zeros(3, 64, dtype=torch.bool)
+    solved[0, 20:] = True  # solved by step 32
+    solved[1, 40:] = True  # only after step 32
+    records = {"solved": solved, "givens": torch.tensor([17, 17, 30]), "blank_right": torch.zeros(3),
+               "blanks": torch.ones(3)}  # fmt: skip
+    metrics = summarize(records)
+    assert metrics["givens_17"] == 1.0 and metrics["givens_17_at_32"] == 0.5
+    assert metrics["givens_30"] == 0.0 and metrics["givens_30_at_32"] == 0.0
+    assert metrics["step_32"] == pytest.approx(1 / 3) and metrics["step_64"] == pytest.approx(2 / 3)
 
 
 def test_a_tiny_rrn_learns_easy_puzzles() -> None:

@@ -8,6 +8,8 @@ import torch.nn.functional as F
 PAPER_GIVENS = range(17, 35)
 #: Steps at which the whole-grid accuracy is also reported (those within the run's steps).
 REPORTED_STEPS = (1, 2, 4, 8, 16, 24, 32, 48, 64, 96, 128)
+#: The paper trains with 32 steps and tests with 64; it reports the 17-given grids at both.
+TRAINED_STEPS = 32
 
 
 def predictions(logits: torch.Tensor) -> torch.Tensor:
@@ -42,15 +44,23 @@ def records(logits: torch.Tensor, batch: dict[str, torch.Tensor]) -> dict[str, t
 
 def summarize(records: dict[str, torch.Tensor]) -> dict[str, float]:
     """``overall`` and ``givens_<k>`` (whole grids solved at the last step), ``cells`` (blank cells right
-    at the last step) and ``step_<t>`` (whole grids solved after step t), all fractions."""
+    at the last step) and ``step_<t>`` (whole grids solved after step t), all fractions. A model that
+    runs more than 32 steps (the paper's: 64 at test) also gets ``givens_<k>_at_32``, the paper's other
+    column (94.1% of the 17-given grids at 32 steps, 96.6% at 64)."""
     solved = records["solved"]
     final = solved[:, -1].float()
     givens = records["givens"]
     metrics = {"overall": final.mean().item()}
     # The paper's levels always (NaN when absent: null in results files), plus any other level present.
-    for count in sorted(set(PAPER_GIVENS) | set(givens.tolist())):
+    levels = sorted(set(PAPER_GIVENS) | set(givens.tolist()))
+    for count in levels:
         chosen = givens == count
         metrics[f"givens_{count}"] = final[chosen].mean().item() if chosen.any() else float("nan")
+    if solved.shape[1] > TRAINED_STEPS:
+        at_32 = solved[:, TRAINED_STEPS - 1].float()
+        for count in levels:
+            chosen = givens == count
+            metrics[f"givens_{count}_at_32"] = at_32[chosen].mean().item() if chosen.any() else float("nan")
     metrics["cells"] = (records["blank_right"].sum() / records["blanks"].sum().clamp(min=1)).item()
     for step in sorted({*REPORTED_STEPS, solved.shape[1]}):
         if step <= solved.shape[1]:
