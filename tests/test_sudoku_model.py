@@ -127,6 +127,14 @@ def test_eval_scores_any_puzzle_file(capsys, tmp_path: Path, easy_file: Path) ->
         payload = json.loads(capsys.readouterr().out)
         assert payload["task"] == "sudoku"
         assert {"overall", "givens_60", "cells", "step_5"} <= payload["metrics"].keys()
+    # More steps at test than the saved configuration's, as the paper tests at 64 after training at 32.
+    argv = ["eval", "--weights", str(weights), "--data", str(easy_file), "--json", "--no-progress"]
+    assert main([*argv, "--model-option", "eval_steps=40"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert payload["model_options"] == {"eval_steps": 40}
+    assert {"step_32", "step_40", "givens_60_at_32"} <= payload["metrics"].keys()
+    assert main([*argv, "--model-option", "hidden_dim=7"]) == 2  # would change the weights' shapes
+    assert "weights do not fit model 'rrn'" in capsys.readouterr().err
 
 
 def test_solve_command(capsys, tmp_path: Path, easy_file: Path) -> None:

@@ -171,7 +171,8 @@ def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
 def cmd_eval(args: argparse.Namespace) -> dict[str, Any]:
     from relnet.training import evaluate, module_from_weights
 
-    module = module_from_weights(Path(args.weights))
+    options = dict(_model_option(text) for text in args.model_option) if args.model_option else None
+    module = module_from_weights(Path(args.weights), options=options)
     metrics = evaluate(
         module,
         Path(args.data),
@@ -186,6 +187,7 @@ def cmd_eval(args: argparse.Namespace) -> dict[str, Any]:
         "model": module.model_name,
         "split": args.split,
         "data": args.data,
+        **({"model_options": options} if options else {}),
         "metrics": metrics,
     }
 
@@ -381,6 +383,12 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--precision", help="default: the recipe's (auto)")
     evaluate.add_argument(
         "--recalibrate-bn", action="store_true", help="recompute batch-norm statistics on DATA's train split first"
+    )
+    evaluate.add_argument(
+        "--model-option",
+        action="append",
+        metavar="NAME=VALUE",
+        help="override a saved model argument that leaves the weights alone (VALUE as JSON), e.g. eval_steps=64",
     )
     _add_hardware(evaluate)
 

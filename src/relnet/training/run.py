@@ -525,8 +525,10 @@ def _check_fit(module: RelnetModule, data_root: Path, split: str) -> None:
         )
 
 
-def module_from_weights(path: Path, *, expect_task: str | None = None) -> RelnetModule:
-    """A :class:`RelnetModule` around the model saved in ``path``."""
-    header, model = load_model(path, expect_task=expect_task)
+def module_from_weights(
+    path: Path, *, expect_task: str | None = None, options: dict[str, Any] | None = None
+) -> RelnetModule:
+    """A :class:`RelnetModule` around the model saved in ``path`` (``options``: see :func:`load_model`)."""
+    header, model = load_model(path, expect_task=expect_task, options=options)
     config = TrainConfig(epochs=1, model=header["config"])
     return RelnetModule.from_config(header["task"], header["model"], config, model=model.train())

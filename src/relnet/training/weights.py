@@ -58,11 +58,19 @@ def read_header(path: Path) -> dict[str, Any]:
     return header
 
 
-def load_model(path: Path, *, expect_task: str | None = None) -> tuple[dict[str, Any], nn.Module]:
-    """Rebuild the model stored in ``path``; returns its header and the model (on CPU, eval mode)."""
+def load_model(
+    path: Path, *, expect_task: str | None = None, options: dict[str, Any] | None = None
+) -> tuple[dict[str, Any], nn.Module]:
+    """Rebuild the model stored in ``path``; returns its header and the model (on CPU, eval mode).
+
+    ``options`` override entries of the saved configuration that leave the weights' shapes alone (e.g.
+    the Sudoku RRN's ``eval_steps``); the returned header carries the configuration used.
+    """
     header = read_header(path)
     if expect_task is not None and header["task"] != expect_task:
         raise RelnetError(f"{path}: weights of a {header['task']} model, but a {expect_task} model was expected")
+    if options:
+        header = {**header, "config": {**header["config"], **options}}
     try:
         model = get_task(header["task"]).build_model(header["model"], header["config"])
     except RelnetError as error:
