@@ -49,6 +49,12 @@ VARIANTS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     # g's first layer is computed per object, not per pair, so its width costs little: more candidate
     # "this cell has the asked colour" units for the same pair cost in the later layers.
     "wide-first-g": ({}, {"g_widths": (256, 64, 64, 64)}),
+    # The first epoch on the non-relational questions alone: every one of them needs "the object of
+    # colour c", while count, learnt first otherwise, needs no colour and pulls the CNN away from it
+    # (the colour probe). The Pretty-CLEVR jump curriculum broke a plateau of the same kind. The
+    # curriculum sampler draws questions one by one (group_size 1), so the CNN encodes an image per
+    # question: the steps are slower than the quick recipe's.
+    "curriculum-non-relational": ({"curriculum": ((0, 1, 2),), "group_size": 1}, {}),
 }
 
 

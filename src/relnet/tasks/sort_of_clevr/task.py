@@ -31,6 +31,9 @@ class SortOfClevr(Task):
         Metric("accuracy", select=True),
     )
     group_column = "image_index"  # 20 questions per image: group_size > 1 encodes each image once
+    # A recipe's curriculum admits question subtypes epoch by epoch (indices into ALL_SUBTYPES: 0-2 the
+    # non-relational ones, 3-5 closest-to, furthest-from, count).
+    curriculum_column = "subtype"
     augment = staticmethod(augment)  # the scene's 8 mirror images and axis swaps
     # RN §5.3: CNN+RN > 94% on both; CNN+MLP 63% relational, ~94% non-relational.
     paper_results = {
