@@ -35,13 +35,13 @@ def label(name: str, scale: dict[str, float]) -> str:
 
 
 def run_points(
-    log: Path, record: Path, metrics: list[str], scale: dict[str, float], offset_seconds: float, offset_examples: int
+    log: Path, result: dict, metrics: list[str], scale: dict[str, float], offset_seconds: float, offset_examples: int
 ) -> tuple[list[dict[str, float]], float, int]:
-    """The validation points of one run, its training seconds and the examples it saw."""
+    """The validation points of one run (its log and its results record), its training seconds and the
+    examples it saw."""
     rows = [row for row in csv.DictReader(log.open()) if row.get(f"val/{metrics[0]}")]
     if not rows:
         raise SystemExit(f"{log}: no validation rows with val/{metrics[0]}")
-    result = json.loads(record.read_text())
     seconds = float(result["train_seconds"])
     batch_size = int(result["train_config"]["batch_size"])
     last_step = max(int(row["step"]) for row in rows)
@@ -70,13 +70,15 @@ def main() -> None:
     parser.add_argument("--out", required=True, help="PNG against seconds; *-examples.png against examples")
     args = parser.parse_args()
     metrics = args.metrics.split(",")
+    if any(item.count("=") != 1 for item in args.scale) or any(run.count(":") != 1 for run in args.run):
+        parser.error("--scale wants NAME=N and --run LOG.csv:RECORD.json")
     scale = {name: float(n) for name, n in (item.split("=") for item in args.scale)}
     curves: dict[str, list[dict[str, float]]] = {}
     seconds, examples = 0.0, 0
     for number, run in enumerate(args.run, start=1):
         log, record = (Path(part) for part in run.split(":"))
-        points, run_seconds, run_examples = run_points(log, record, metrics, scale, seconds, examples)
         result = json.loads(record.read_text())
+        points, run_seconds, run_examples = run_points(log, result, metrics, scale, seconds, examples)
         if args.separate:
             curves[f"{result['model']}: {result['device']}"] = points
         else:

@@ -103,8 +103,12 @@ def _hardware(args: argparse.Namespace):
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:
     names = ("epochs", "batch_size", "lr", "warmup_steps", "schedule", "precision", "augment", "time_budget", "compile")
     overrides = {name: getattr(args, name) for name in names}
-    model = dict(_model_option(text) for text in args.model_option) if args.model_option else None
-    return {**overrides, "curriculum": () if args.no_curriculum else None, "model": model}
+    return {**overrides, "curriculum": () if args.no_curriculum else None, "model": _model_options(args)}
+
+
+def _model_options(args: argparse.Namespace) -> dict[str, Any] | None:
+    """The ``--model-option`` flags as a dict of model arguments (None when none are given)."""
+    return dict(_model_option(text) for text in args.model_option) if args.model_option else None
 
 
 def _model_option(text: str) -> tuple[str, Any]:
@@ -171,7 +175,7 @@ def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
 def cmd_eval(args: argparse.Namespace) -> dict[str, Any]:
     from relnet.training import evaluate, module_from_weights
 
-    options = dict(_model_option(text) for text in args.model_option) if args.model_option else None
+    options = _model_options(args)
     module = module_from_weights(Path(args.weights), options=options)
     metrics = evaluate(
         module,
