@@ -7,7 +7,7 @@ from __future__ import annotations
 import ast
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -242,3 +242,23 @@ def test_generator_flags_given_to_reproduce_change_the_generated_data(toy_tasks,
     record = json.loads((tmp_path / "results" / "toy-regression" / "quick" / "pairs.json").read_text())
     assert record["data"] == "generated with seed 0 with examples=96"
     assert main([*argv, "--data", "data/" + folders[0]]) == EXIT_USER_ERROR
+
+
+def test_reproduce_without_model_runs_the_presets_default_models(toy_tasks, tmp_path: Path, monkeypatch) -> None:
+    """``Task.preset_models`` picks what a bare ``relnet reproduce`` trains; ``--model`` still reaches
+    every model, and every real task's defaults have a recipe in their preset."""
+    for name in task_names():
+        task = get_task(name)
+        for preset, models in task.preset_models.items():
+            assert models and set(models) <= set(task.recipes[preset]), (name, preset)
+    task_type = type(get_task("toy-regression"))
+    recipe = TrainConfig(epochs=1, batch_size=64, lr=3e-3)
+    monkeypatch.setattr(task_type, "models", {"pairs": PairSum, "wide": PairSum})
+    monkeypatch.setattr(task_type, "recipes", {"quick": {"pairs": recipe, "wide": replace(recipe, model={"width": 8})}})
+    monkeypatch.setattr(task_type, "preset_models", {"quick": ("wide",)})
+    monkeypatch.chdir(tmp_path)
+    argv = ["reproduce", "toy-regression", "--quick", "--no-progress", "--examples", "64"]
+    assert main(argv) == 0
+    assert sorted(p.name for p in (tmp_path / "results/toy-regression/quick").glob("*.json")) == ["wide.json"]
+    assert main([*argv, "--model", "pairs"]) == 0
+    assert (tmp_path / "results/toy-regression/quick/pairs.json").exists()

@@ -186,6 +186,9 @@ class Task:
     #: (e.g. a small dataset for ``quick``); presets not listed use the options' defaults. Other names
     #: are datasets a recipe asks for by name (``TrainConfig.data``).
     preset_data: ClassVar[Mapping[str, Any]] = {}
+    #: ``{preset: model names}`` that ``relnet reproduce`` runs when no ``--model`` is given (e.g. a
+    #: subset that keeps ``quick`` short); presets not listed run every model.
+    preset_models: ClassVar[Mapping[str, tuple[str, ...]]] = {}
     #: How to read the metrics :meth:`summarize` returns; undeclared ones are fractions.
     metrics: ClassVar[tuple[Metric, ...]] = (Metric("accuracy", headline=True, select=True),)
     #: The batch entry holding what the model must predict.

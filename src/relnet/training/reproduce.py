@@ -177,7 +177,7 @@ def reproduce(
     """Generate (unless ``data_root``), train each model with ``preset``, evaluate on test, and write
     ``results_dir/<task>[/<preset>]/<model>.json`` + weights + a table. Returns the result records."""
     task = get_task(task_name)
-    models = models or list(task.models)
+    models = models or list(task.preset_models.get(preset, task.models))
     if not models:
         raise RelnetError(f"{task_name} has no models to reproduce yet")
     if init_weights is not None and len(models) != 1:
