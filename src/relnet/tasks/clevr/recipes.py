@@ -39,8 +39,8 @@ _CPU_CNN = (24,) * 5  # one more stride-2 layer than the paper: 4×4 = 16 cells,
 #: thread shared with a training (about 150 ms alone), against 3.9 s with the paper's 8×8 cells
 #: (``python benchmarks/clevr_step_times.py --bf16``); the baselines' steps took about 100 ms.
 _CPU_FULL_CNN = (32, 64, 64, 128, 128)
-#: 4 epochs of the ``full`` data's 700,000 training questions, about 44,000 steps: about two hours
-#: for the pixel RN on one idle such thread, about 40 minutes for each baseline (same data, same steps).
+#: 4 epochs of the ``full`` data's 700,000 training questions, 43,728 steps: 103 minutes for the pixel
+#: RN on one such thread beside another training, about 50 for each baseline (same data, same steps).
 _FULL_PIXELS = replace(_QUICK, epochs=4, lr=5e-4, warmup_steps=2000, augment=True)
 
 RECIPES: dict[str, dict[str, TrainConfig]] = {
