@@ -398,7 +398,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     reproduce = commands.add_parser("reproduce", help="generate, train, evaluate and write results/")
     reproduce.add_argument("task")
-    reproduce.add_argument("--model", action="append", help="model(s) to run (default: all of the task's)")
+    reproduce.add_argument(
+        "--model", action="append", help="model(s) to run (default: the preset's default models, else all)"
+    )
     reproduce.add_argument("--quick", action="store_true", help="the quick preset (minutes on a CPU)")
     reproduce.add_argument("--preset", default="full", help="quick | full (default) | gpu | paper")
     reproduce.add_argument("--data", help="use this dataset instead of generating one")
