@@ -211,7 +211,7 @@ def _recipes(rrn: TrainConfig, rn: TrainConfig, mlp: TrainConfig) -> dict[str, T
 
 RECIPES: dict[str, dict[str, TrainConfig]] = {
     # 30 epochs of 300 steps on 4,000 scenes, 13 of them the curriculum, then 17 of every jump count:
-    # 9,000 steps, 2-13 minutes a model on one AVX-512 thread. 14 epochs (4,200 steps) left every RRN
+    # 9,000 steps, 1-12 minutes a model on one AVX-512 thread. 14 epochs (4,200 steps) left every RRN
     # on the 1-step curve (2 jumps at 31-42%); at 30 epochs rrn-4 reached 85% at 2 jumps.
     "quick": _recipes(
         *(replace(_CPU, epochs=30, train_fraction=0.6, model=model) for model in (_RRN_QUICK, _RN_QUICK, _MLP_QUICK))
