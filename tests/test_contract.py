@@ -262,3 +262,17 @@ def test_reproduce_without_model_runs_the_presets_default_models(toy_tasks, tmp_
     assert sorted(p.name for p in (tmp_path / "results/toy-regression/quick").glob("*.json")) == ["wide.json"]
     assert main([*argv, "--model", "pairs"]) == 0
     assert (tmp_path / "results/toy-regression/quick/pairs.json").exists()
+
+
+def test_every_recipe_with_a_curriculum_belongs_to_a_task_that_declares_its_column() -> None:
+    """A curriculum stage selects examples by ``Task.curriculum_column``; a recipe with a curriculum on a
+    task without one would only fail when its training starts."""
+    for name in task_names():
+        task = get_task(name)
+        staged = [
+            (preset, model)
+            for preset, recipes in task.recipes.items()
+            for model, recipe in recipes.items()
+            if recipe.curriculum
+        ]
+        assert not staged or task.curriculum_column, (name, staged)

@@ -107,6 +107,13 @@ _RRN_QUICK = {
 _RN_QUICK = {"g_widths": (128, 128, 128), "f_widths": (128,), "f_dropout": 0.0, **_NUMERIC}
 _MLP_QUICK = {"widths": (256, 256), "dropout": 0.0, **_NUMERIC}
 _CPU = TrainConfig(epochs=1, batch_size=32, lr=1e-3, schedule="cosine", warmup_steps=100, eval_batch_size=1000)
+#: The RN's and MLP's first epoch asks only the anchor's own age (distance 0). Trained on every distance
+#: from the start, the RN sat at the age prior (loss ln 99, 1% of the questions, distance 0 included,
+#: after the 31,000 steps of the ``full`` recipe) and the MLP got 75% of distance 0 in the quick recipe:
+#: the 7 questions in 8 they cannot yet answer drown the one they can. On distance 0 alone the RN
+#: answers it after 400 steps, and keeps it once every distance is admitted (the Pretty-CLEVR plateau
+#: and its cure, docs/pretty-clevr.md). The RRN needs no curriculum.
+_ANCHOR_FIRST = ((0,),)
 #: The authors' settings (``tasks/ages/rrn.py``): Adam 1e-4, batch 128, the fact graph, 3 × 128 MLPs,
 #: LSTM, 8 steps, dropout 0.5 in the readout, one-hot numbers; they train on an endless stream
 #: (generate ``--train-size 2000000`` for about 15,600 steps an epoch).
@@ -118,14 +125,14 @@ RECIPES: dict[str, dict[str, TrainConfig]] = {
     # 9,375 for the MLP, whose steps are cheaper.
     "quick": {
         "rrn": replace(_CPU, lr=3e-3, train_fraction=0.64, model=_RRN_QUICK),
-        "rn": replace(_CPU, epochs=2, train_fraction=0.64, model=_RN_QUICK),
-        "mlp": replace(_CPU, epochs=3, model=_MLP_QUICK),
+        "rn": replace(_CPU, epochs=2, train_fraction=0.64, curriculum=_ANCHOR_FIRST, model=_RN_QUICK),
+        "mlp": replace(_CPU, epochs=3, curriculum=_ANCHOR_FIRST, model=_MLP_QUICK),
     },
     # The quick networks trained longer: 10 epochs of the default 100,000 questions.
     "full": {
         "rrn": replace(_CPU, lr=3e-3, epochs=10, model=_RRN_QUICK),
-        "rn": replace(_CPU, epochs=10, model=_RN_QUICK),
-        "mlp": replace(_CPU, epochs=10, model=_MLP_QUICK),
+        "rn": replace(_CPU, epochs=10, curriculum=_ANCHOR_FIRST, model=_RN_QUICK),
+        "mlp": replace(_CPU, epochs=10, curriculum=_ANCHOR_FIRST, model=_MLP_QUICK),
     },
     "paper": {
         "rrn": replace(_PAPER, model={"graph": "facts"}),
@@ -152,6 +159,7 @@ class AgeArithmetic(Task):
         Metric("distance_*"),
         Metric("step_*"),
     )
+    curriculum_column = "distance"
     loss = staticmethod(step_loss)  # cross-entropy, averaged over the RRN's steps
     records = staticmethod(records)
     summarize = staticmethod(summarize)
