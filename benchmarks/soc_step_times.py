@@ -1,8 +1,9 @@
-"""Side-by-side training-step times of Sort-of-CLEVR pixel models (fp32, this process's threads).
+"""Side-by-side training-step times of Sort-of-CLEVR pixel models (this process's threads).
 
 Compares the paper-shaped CNN+RN with the quick recipe's (4×24-channel CNN, narrow g) and shows what
 encoding each image once per run of questions saves (``group_size``: questions per image in a batch).
-Usage: ``python benchmarks/soc_step_times.py [--repeats 5]``. Every configuration runs in turn in the
+Usage: ``python benchmarks/soc_step_times.py [--repeats 5] [--batch-size 64] [--bf16]`` (``--bf16``:
+under CPU bf16 autocast, as training picks on hardware with fast bf16). Every configuration runs in turn in the
 same process on the same kind of random batch; the median after one warm-up step is printed.
 """
 
@@ -36,6 +37,8 @@ def random_batch(questions_per_image: int, size: int = 64) -> dict[str, torch.Te
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--batch-size", type=int, default=64, help="questions a step")
+    parser.add_argument("--bf16", action="store_true", help="run under CPU bf16 autocast")
     args = parser.parse_args()
     keep_freed_memory()
     torch.manual_seed(0)
@@ -53,14 +56,17 @@ def main() -> None:
     times: dict[str, list[float]] = {name: [] for name in configs}
     for _ in range(args.repeats + 1):
         for name, (model, per_image) in configs.items():
-            batch = random_batch(per_image)
+            batch = random_batch(per_image, args.batch_size)
             start = time.perf_counter()
-            loss = F.cross_entropy(model(batch), batch["answer"])
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16):
+                loss = F.cross_entropy(model(batch).float(), batch["answer"])
             optimizers[name].zero_grad()
             loss.backward()
             optimizers[name].step()
             times[name].append(time.perf_counter() - start)
-    print(f"training step, batch 64, fp32, {torch.get_num_threads()} threads, median of {args.repeats}:")
+    precision = "bf16 autocast" if args.bf16 else "fp32"
+    threads = torch.get_num_threads()
+    print(f"training step, batch {args.batch_size}, {precision}, {threads} threads, median of {args.repeats}:")
     for name, values in times.items():
         print(f"  {name:<52} {1000 * statistics.median(values[1:]):7.1f} ms")
 
