@@ -21,9 +21,12 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import torch
 from run_records import append_run
+from torch import nn
 
 from relnet.tasks import get_task
+from relnet.tasks.sort_of_clevr import models
 from relnet.training import evaluate, train
 
 #: name -> (recipe fields, model fields) changed from the quick recipe. The ``gate`` rows of
@@ -55,7 +58,41 @@ VARIANTS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     # curriculum sampler draws questions one by one (group_size 1), so the CNN encodes an image per
     # question: the steps are slower than the quick recipe's.
     "curriculum-non-relational": ({"curriculum": ((0, 1, 2),), "group_size": 1}, {}),
+    # The pair sum standardised before f (batch norm: each feature's common part over the batch
+    # taken out, so f sees what varies between scenes; layer norm: per example).
+    "sum-bn": ({}, {"sum_norm": "batch"}),
+    "sum-ln": ({}, {"sum_norm": "layer"}),
+    # The question scaled up before g: g's first-layer units become question-selective (a unit fires
+    # for some asked colours only), so "is this cell the asked colour" is linear within each unit.
+    "question-scale-4": ({}, {"question_scale": 4.0}),
+    "question-scale-10": ({}, {"question_scale": 10.0}),
+    # The CNN frozen at its random initialisation (lr scaled by 1e-6; the colour probe reads 67-70%
+    # colour from an untrained CNN's cells), alone and with g and f at lr 3e-3, the rate that leaves
+    # the plateau on exact grid features (soc_grid_state.py).
+    "frozen-cnn": ({"lr_scale": {"objects": 1e-6}}, {}),
+    "frozen-cnn+lr-3e-3": ({"lr": 3e-3, "lr_scale": {"objects": 1e-6}}, {}),
+    # lr 3e-3 kept from collapsing by gradient clipping and a 1,000-step warm-up, with the CNN at full
+    # rate and at a tenth of it.
+    "lr-3e-3+clip": ({"lr": 3e-3, "grad_clip": 1.0, "warmup_steps": 1000}, {}),
+    "lr-3e-3+clip+cnn-0.1": ({"lr": 3e-3, "grad_clip": 1.0, "warmup_steps": 1000, "lr_scale": {"objects": 0.1}}, {}),
 }
+
+
+class ProbeRelationNetwork(models.PixelRelationNetwork):
+    """The pixel RN with two knobs the library does not have, for the variants above: a norm on the
+    pair sum before f (``sum_norm``: ``"batch"`` or ``"layer"``) and a factor on the question
+    (``question_scale``). With neither it is the library's model, parameter for parameter."""
+
+    def __init__(self, *args: Any, sum_norm: str | None = None, question_scale: float = 1.0, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.question_scale = question_scale
+        width = self.relation.relation_dim
+        norms = {"batch": nn.BatchNorm1d, "layer": nn.LayerNorm}
+        if sum_norm is not None:
+            self.relation.f = nn.Sequential(norms[sum_norm](width), self.relation.f)
+
+    def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        return super().forward({**batch, "question": self.question_scale * batch["question"]})
 
 
 def run_variant(name: str, data: Path, epochs: int | None, seed: int) -> dict[str, Any]:
@@ -66,9 +103,14 @@ def run_variant(name: str, data: Path, epochs: int | None, seed: int) -> dict[st
     if epochs is not None:
         config = replace(config, epochs=epochs)
     start = time.perf_counter()
-    with tempfile.TemporaryDirectory() as run_dir:
-        outcome = train("sort-of-clevr", "rn", data, config, run_dir=Path(run_dir), seed=seed, progress=False)
-    metrics = evaluate(outcome.module, data, "val", progress=False)
+    library_model = models.MODELS["rn"]
+    models.MODELS["rn"] = ProbeRelationNetwork  # the task's model table, read when training builds "rn"
+    try:
+        with tempfile.TemporaryDirectory() as run_dir:
+            outcome = train("sort-of-clevr", "rn", data, config, run_dir=Path(run_dir), seed=seed, progress=False)
+        metrics = evaluate(outcome.module, data, "val", progress=False)
+    finally:
+        models.MODELS["rn"] = library_model
     return {
         "variant": name,
         "relational": metrics["relational"],
