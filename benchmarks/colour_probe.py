@@ -5,7 +5,7 @@ it (or "none"). A linear classifier is fitted on the cells of 500 test images an
 object cells of 100 others. The same probe on each cell's mean pixel colour is the reference: the
 colour is plainly there in the pixels.
 
-Usage: ``python benchmarks/colour_probe.py --weights results/sort-of-clevr/rn.safetensors
+Usage: ``python benchmarks/colour_probe.py --weights results/sort-of-clevr/rn-15-epochs/rn.safetensors
 [--data data/sort-of-clevr]``. ``--untrained 24,24,24,24`` probes a freshly initialised CNN of those
 channel widths instead (three seeds), to see how much colour a CNN of that width keeps before training.
 """
