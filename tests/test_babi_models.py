@@ -72,6 +72,21 @@ def test_models_answer_and_train(model_name: str, small_babi: Path) -> None:
     assert records["correct"].shape == (27,)
 
 
+def test_rrn_nodes_see_the_question_as_in_the_paper(small_babi: Path) -> None:
+    """The paper's node input is [statement; position; question]; the recipes build it, and old
+    configurations (without the flag) keep the statement-and-position input their weights were made with."""
+    task = get_task("babi")
+    for preset in ("quick", "full", "paper"):
+        assert task.preset("rrn", preset).model["question_in_nodes"] is True
+    with_question = task.build_model("rrn", {**TINY["rrn"], "question_in_nodes": True})
+    without = task.build_model("rrn", TINY["rrn"])
+    story = with_question.story
+    assert with_question.rrn.input_dim == story.object_dim + story.question_dim
+    assert without.rrn.input_dim == story.object_dim
+    batch = load_table(small_babi, "test").__getitems__([0, 1, 2])
+    assert with_question(batch).shape == without(batch).shape == (3, 3, len(ANSWERS))
+
+
 def test_rn_ignores_empty_statement_slots(small_babi: Path) -> None:
     model = get_task("babi").build_model("rn", TINY["rn"]).eval()
     batch = load_table(small_babi, "test").__getitems__([0, 1, 2])

@@ -135,8 +135,13 @@ class BabiMLRN(nn.Module):
 class BabiRRN(nn.Module):
     """The RRN paper's bAbI model: statements fully connected with self-edges, the question on every
     edge, hidden 128, 5 steps, an answer (and a loss) at every step; ``position_slots`` and
-    ``random_offset`` as in :class:`StoryObjects` (the paper: 40 slots, a random offset; off by default
-    so that weights saved before they existed still load)."""
+    ``random_offset`` as in :class:`StoryObjects` (the paper: 40 slots, a random offset).
+    ``question_in_nodes``: each node's input is ``[statement; position; question]`` as in the paper's
+    code, not the statement and position alone. The three are off by default so that weights saved
+    before they existed still load; the recipes turn them on.
+
+    Shapes: statements ``(B, F, L)`` tokens and the question ``(B, Q)`` → logits ``(B, steps, answers)``.
+    """
 
     def __init__(
         self,
@@ -150,11 +155,14 @@ class BabiRRN(nn.Module):
         steps: int = 5,
         position_slots: int | None = None,
         random_offset: bool = False,
+        question_in_nodes: bool = False,
     ) -> None:
         super().__init__()
         self.story = StoryObjects(embed_dim, lstm_dim, max_facts, position_slots, random_offset)
+        self.question_in_nodes = question_in_nodes
+        node_dim = self.story.object_dim + (self.story.question_dim if question_in_nodes else 0)
         self.rrn = RecurrentRelationalNetwork(
-            self.story.object_dim,
+            node_dim,
             hidden_dim,
             len(ANSWERS),
             edge_dim=self.story.question_dim,
@@ -172,6 +180,8 @@ class BabiRRN(nn.Module):
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         """``(B, steps, len(ANSWERS))`` logits."""
         objects, mask, question = self.story(batch)
+        if self.question_in_nodes:
+            objects = torch.cat([objects, question[:, None, :].expand(-1, objects.shape[1], -1)], dim=-1)
         edge_features = question[:, None, :].expand(-1, self.edges.shape[1], -1)
         return self.rrn(objects, self.edges, edge_features, mask)
 

@@ -12,13 +12,20 @@ PAPER_F = (256, 512)
 _QUICK_MODEL = {
     "rn": {"g_widths": (128, 128, 128), "f_widths": (128, 256)},
     "mlrn": {"layers": ((128,), (128,), (128,)), "f_widths": (128, 256)},
-    "rrn": {"hidden_dim": 64, "message_widths": (64, 64), "node_widths": (64, 64), "output_widths": (64,)},
+    "rrn": {
+        "hidden_dim": 64,
+        "message_widths": (64, 64),
+        "node_widths": (64, 64),
+        "output_widths": (64,),
+        "question_in_nodes": True,
+    },
 }
 _PAPER_MODEL = {
     "rn": {"g_widths": PAPER_G, "f_widths": PAPER_F},
     "mlrn": {"layers": ((256, 256), (256, 256), (256, 256)), "f_widths": PAPER_F},
-    # The RRN paper's sizes are the defaults; its position tags are 40 slots with a random offset.
-    "rrn": {"position_slots": 40, "random_offset": True},
+    # The RRN paper's sizes are the defaults; its position tags are 40 slots with a random offset, and
+    # its nodes see the question as well as their statement (its edges carry the question too).
+    "rrn": {"position_slots": 40, "random_offset": True, "question_in_nodes": True},
 }
 
 # Precision "auto": bf16 on GPUs and bf16-capable CPUs, fp32 elsewhere (bf16 is ~9x slower on AVX2 CPUs).
