@@ -95,7 +95,9 @@ def test_rn_ignores_empty_statement_slots(small_babi: Path) -> None:
     torch.testing.assert_close(model(changed), model(batch))
 
 
-def test_position_tags_move_by_a_random_offset_in_training_only(small_babi: Path) -> None:
+def test_position_tags_move_by_a_random_offset_in_training_and_sit_in_the_middle_in_evaluation(
+    small_babi: Path,
+) -> None:
     from relnet.tasks.babi.models import StoryObjects
 
     story = StoryObjects(8, 8, position_slots=40, random_offset=True).eval()
@@ -103,7 +105,11 @@ def test_position_tags_move_by_a_random_offset_in_training_only(small_babi: Path
     objects, _, _ = story(batch)
     assert objects.shape == (64, MAX_FACTS, 8 + 40)
     slot = objects[..., 8:].argmax(dim=-1)  # (B, F) the slot of each statement
-    assert (slot == torch.arange(MAX_FACTS)).all()  # evaluation: no offset
+    assert (slot == torch.arange(MAX_FACTS) + (40 - MAX_FACTS) // 2).all()  # evaluation: the middle offset
+    edge = StoryObjects(8, 8, position_slots=40, random_offset=True, eval_offset=0).eval()
+    assert (edge(batch)[0][..., 8:].argmax(dim=-1) == torch.arange(MAX_FACTS)).all()
+    with pytest.raises(ValueError, match="eval_offset must be in 0-20"):
+        StoryObjects(8, 8, position_slots=40, random_offset=True, eval_offset=21)
     story.train()
     torch.manual_seed(0)
     slot = story(batch)[0][..., 8:].argmax(dim=-1)
@@ -142,3 +148,28 @@ def test_inspect_and_generate_verbs(capsys, small_babi: Path, tmp_path: Path) ->
 def test_vocabularies_are_fixed() -> None:
     assert WORDS[:2] == ("<pad>", "<unk>") and len(set(WORDS)) == len(WORDS)
     assert ANSWERS[0] == "<unk>" and {"s,e", "football,milk", "nothing", "maybe"} <= set(ANSWERS)
+
+
+def test_tensorflow_init_matches_the_authors_defaults(small_babi: Path) -> None:
+    """``init="tensorflow"``: Glorot-uniform weights, zero biases, an LSTM forget bias of 1, padding
+    embeddings kept at zero; the same configuration still answers."""
+    from relnet.nn import tensorflow_init_
+
+    torch.manual_seed(0)
+    model = get_task("babi").build_model("rrn", {**TINY["rrn"], "init": "tensorflow"})
+    linear = model.rrn.message_first
+    bound = (6 / (linear.in_features + linear.out_features)) ** 0.5
+    assert linear.weight.abs().max() <= bound and linear.weight.abs().max() > 0.9 * bound
+    assert (linear.bias == 0).all()
+    cell, hidden = model.rrn.cell, model.rrn.cell.hidden_size
+    assert (cell.bias_ih[hidden : 2 * hidden] == 1).all() and (cell.bias_ih[:hidden] == 0).all()
+    assert (cell.bias_hh == 0).all()
+    embedding = model.story.facts.embedding
+    assert embedding.padding_idx is None or (embedding.weight[embedding.padding_idx] == 0).all()
+    batch = load_table(small_babi, "test").__getitems__([0, 1])
+    assert torch.isfinite(model(batch)).all()
+    lstm = torch.nn.LSTM(4, 6)
+    tensorflow_init_(lstm)
+    assert (lstm.bias_ih_l0[6:12] == 1).all() and (lstm.bias_hh_l0 == 0).all()
+    with pytest.raises(ValueError, match="init must be"):
+        get_task("babi").build_model("rrn", {**TINY["rrn"], "init": "glorot"})

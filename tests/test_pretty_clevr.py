@@ -3,7 +3,6 @@ greedy jumps on a hand-made scene, the models' shapes and a tiny RRN that learns
 
 from __future__ import annotations
 
-import csv
 import json
 import math
 import shutil
@@ -72,27 +71,30 @@ def greedy_walk(points: list[list[float]], start: int, jumps: int) -> int:
 
 
 def test_every_answer_is_rederived_from_its_state_file(dataset: Path) -> None:
-    """Read the files with csv and json only, walk the jumps in plain Python, compare every target."""
+    """Read the files as the authors' loader does (``line.strip().split(", ")``, bare file names in
+    ``images/`` and ``states/``) and json only, walk the jumps in plain Python, compare every target."""
     for split, scenes in (("train", 12), ("dev", 3), ("test", 4)):
         folder = dataset / split
-        with open(folder / "questions.csv", newline="") as handle:
-            rows = list(csv.DictReader(handle))
-        assert len(rows) == scenes * 128
-        per_scene: dict[str, set[tuple[str, int]]] = {}
-        for row in rows:
-            state = json.loads((folder / row["json"]).read_text())
+        rows = [line.strip().split(", ") for line in (folder / "questions.csv").read_text().splitlines()]
+        assert len(rows) == scenes * 128 and all(len(row) == 5 for row in rows)
+        per_scene: dict[str, list[tuple[str, int]]] = {}
+        for png, name, anchor, jumps, target in rows:
+            state = json.loads((folder / "states" / name).read_text())
             points = [obj["p"] for obj in state]
-            assert sorted(o["c"] for o in state) == sorted(COLOURS) and sorted(o["m"] for o in state) == sorted(MARKERS)
+            assert sorted(o["c"] for o in state) == sorted(COLOURS)
+            assert [o["m"] for o in state] == list(MARKERS)  # the authors' object order: object k has marker k
             assert min(math.dist(a, b) for i, a in enumerate(points) for b in points[i + 1 :]) > 0.1
-            by_colour = row["anchor"] in COLOURS
-            start = next(i for i, o in enumerate(state) if o["c" if by_colour else "m"] == row["anchor"])
-            end = state[greedy_walk(points, start, int(row["n_jumps"]))]
-            assert row["target"] == (end["m"] if by_colour else end["c"]), row
-            assert row["png"] == row["json"].replace("states/", "images/").replace(".json", ".png")
-            per_scene.setdefault(row["json"], set()).add((row["anchor"], int(row["n_jumps"])))
-        # 8 colour anchors and 8 marker anchors, each with 0-7 jumps: 128 distinct questions a scene.
-        assert all(len(questions) == 128 for questions in per_scene.values())
-        with Image.open(folder / rows[0]["png"]) as image:
+            by_colour = anchor in COLOURS
+            start = next(i for i, o in enumerate(state) if o["c" if by_colour else "m"] == anchor)
+            end = state[greedy_walk(points, start, int(jumps))]
+            assert target == (end["m"] if by_colour else end["c"]), (png, name, anchor, jumps, target)
+            assert png == name.replace(".json", ".png")
+            per_scene.setdefault(name, []).append((anchor, int(jumps)))
+        # The authors' order: start object, then jumps 0-7, then the colour anchor before the marker anchor.
+        for questions in per_scene.values():
+            assert len(set(questions)) == 128 and [j for _, j in questions[:16]] == [k // 2 for k in range(16)]
+            assert [a in COLOURS for a, _ in questions[:4]] == [True, False, True, False]
+        with Image.open(folder / "images" / rows[0][0]) as image:
             assert image.size == (128, 128) and image.mode == "RGB"
 
 
@@ -139,7 +141,7 @@ def test_the_reader_accepts_dictionary_numbers_and_caches_arrays(dataset: Path, 
     folder = copy_split(dataset, tmp_path)
     dictionary = json.loads((folder / "dict.json").read_text())
     text = (folder / "questions.csv").read_text().splitlines()
-    png, state, anchor, jumps, target = text[1].split(",")
+    png, state, anchor, jumps, target = (field.strip() for field in text[1].split(","))
     text[1] = ",".join([png, state, str(dictionary[anchor]), jumps, str(dictionary[target])])
     (folder / "questions.csv").write_text("\n".join(text) + "\n")
     first = read_arrays(folder)
@@ -178,10 +180,12 @@ def test_bad_question_lines_are_named(dataset: Path, tmp_path: Path, line: int, 
 def test_a_wrong_target_is_named_with_the_answer_the_state_gives(dataset: Path, tmp_path: Path) -> None:
     folder = copy_split(dataset, tmp_path)
     lines = (folder / "questions.csv").read_text().splitlines()
-    png, state, anchor, jumps, target = lines[3].split(",")  # line 4
+    png, state, anchor, jumps, target = (field.strip() for field in lines[3].split(","))  # line 4
     wrong = next(m for m in MARKERS if m != target) if anchor in COLOURS else next(c for c in COLOURS if c != target)
     rewrite(folder / "questions.csv", 4, ",".join([png, state, anchor, jumps, wrong]))
-    with pytest.raises(DataFormatError, match=rf"line 4: the target is '{re_escape(wrong)}' but {state} gives '"):
+    with pytest.raises(
+        DataFormatError, match=rf"line 4: the target is '{re_escape(wrong)}' but states/{state} gives '"
+    ):
         read_split(folder)
 
 

@@ -18,7 +18,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from relnet.nn import MultiLayerRelationNetwork, RecurrentRelationalNetwork, RelationNetwork, SequenceEncoder
+from relnet.nn import (
+    MultiLayerRelationNetwork,
+    RecurrentRelationalNetwork,
+    RelationNetwork,
+    SequenceEncoder,
+    tensorflow_init_,
+)
 from relnet.tasks.babi.dataset import MAX_FACTS
 from relnet.tasks.babi.vocab import ANSWERS, WORDS
 
@@ -29,7 +35,9 @@ class StoryObjects(nn.Module):
     Args: ``embed_dim`` and ``lstm_dim`` of both LSTMs; ``max_facts`` statements kept;
     ``position_slots`` (at least ``max_facts``, default equal) the size of the position one-hot;
     ``random_offset``: in training, each story's tags move up by a random ``0 ... position_slots -
-    max_facts`` (the RRN paper's augmentation); in evaluation they are not moved.
+    max_facts`` (the RRN paper's augmentation); in evaluation by ``eval_offset``, by default half the
+    spare slots, the middle of what training saw (an offset of 0 puts the newest statement on a slot it
+    holds in one training story of 21; the authors draw a random offset at test time too).
 
     Returns objects ``(B, max_facts, lstm_dim + position_slots)``, mask ``(B, max_facts)`` bool (slots
     with a statement) and the question encoding ``(B, lstm_dim)``.
@@ -42,6 +50,7 @@ class StoryObjects(nn.Module):
         max_facts: int = MAX_FACTS,
         position_slots: int | None = None,
         random_offset: bool = False,
+        eval_offset: int | None = None,
     ) -> None:
         super().__init__()
         if not 1 <= max_facts <= MAX_FACTS:
@@ -50,6 +59,10 @@ class StoryObjects(nn.Module):
         if position_slots < max_facts:
             raise ValueError(f"position_slots ({position_slots}) must be at least max_facts ({max_facts})")
         self.max_facts, self.position_slots, self.random_offset = max_facts, position_slots, random_offset
+        spare = position_slots - max_facts
+        self.eval_offset = spare // 2 if eval_offset is None else eval_offset
+        if random_offset and not 0 <= self.eval_offset <= spare:
+            raise ValueError(f"eval_offset must be in 0-{spare} (the spare position slots), not {eval_offset}")
         self.facts = SequenceEncoder(len(WORDS), embed_dim, lstm_dim)
         self.question = SequenceEncoder(len(WORDS), embed_dim, lstm_dim)
         self.object_dim, self.question_dim = lstm_dim + position_slots, lstm_dim
@@ -60,6 +73,8 @@ class StoryObjects(nn.Module):
         if self.random_offset and self.training:
             spare = self.position_slots - self.max_facts
             slots = slots + torch.randint(0, spare + 1, (batch_size, 1), device=device)
+        elif self.random_offset:
+            slots = slots + self.eval_offset
         return F.one_hot(slots, self.position_slots).float()
 
     def forward(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -135,10 +150,11 @@ class BabiMLRN(nn.Module):
 class BabiRRN(nn.Module):
     """The RRN paper's bAbI model: statements fully connected with self-edges, the question on every
     edge, hidden 128, 5 steps, an answer (and a loss) at every step; ``position_slots`` and
-    ``random_offset`` as in :class:`StoryObjects` (the paper: 40 slots, a random offset).
+    ``random_offset``, ``eval_offset`` as in :class:`StoryObjects` (the paper: 40 slots, a random offset).
     ``question_in_nodes``: each node's input is ``[statement; position; question]`` as in the paper's
     code, not the statement and position alone. The three are off by default so that weights saved
-    before they existed still load; the recipes turn them on.
+    before they existed still load; the recipes turn them on. ``init``: ``"tensorflow"`` starts from
+    the authors' TensorFlow defaults (:func:`relnet.nn.tensorflow_init_`), ``"torch"`` from PyTorch's.
 
     Shapes: statements ``(B, F, L)`` tokens and the question ``(B, Q)`` → logits ``(B, steps, answers)``.
     """
@@ -155,10 +171,12 @@ class BabiRRN(nn.Module):
         steps: int = 5,
         position_slots: int | None = None,
         random_offset: bool = False,
+        eval_offset: int | None = None,
         question_in_nodes: bool = False,
+        init: str = "torch",
     ) -> None:
         super().__init__()
-        self.story = StoryObjects(embed_dim, lstm_dim, max_facts, position_slots, random_offset)
+        self.story = StoryObjects(embed_dim, lstm_dim, max_facts, position_slots, random_offset, eval_offset)
         self.question_in_nodes = question_in_nodes
         node_dim = self.story.object_dim + (self.story.question_dim if question_in_nodes else 0)
         self.rrn = RecurrentRelationalNetwork(
@@ -176,6 +194,10 @@ class BabiRRN(nn.Module):
         )
         senders, receivers = torch.meshgrid(torch.arange(max_facts), torch.arange(max_facts), indexing="ij")
         self.register_buffer("edges", torch.stack([senders.flatten(), receivers.flatten()]), persistent=False)
+        if init not in ("torch", "tensorflow"):
+            raise ValueError(f"init must be 'torch' or 'tensorflow', not {init!r}")
+        if init == "tensorflow":
+            tensorflow_init_(self)
 
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         """``(B, steps, len(ANSWERS))`` logits."""

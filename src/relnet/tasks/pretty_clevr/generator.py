@@ -1,24 +1,26 @@
 """Pretty-CLEVR (RRN paper, Fig. 2): the on-disk format, its reader and writer, and the seeded generator.
 
-A scene holds 8 objects at positions uniform in the unit square, no two centres within ``0.1`` of each
-other (whole scenes are redrawn until none are), with each of the 8 colours and each of the 8 markers
-used once, so a colour or a marker names one object. A question is an anchor and a number of jumps
-``n`` (0-7): start at the object the anchor names, jump ``n`` times to the closest object not yet
-visited, and answer the marker of the object reached when the anchor is a colour, its colour when the
-anchor is a marker. Every scene has 8 start objects × 2 anchor kinds × 8 jump counts = 128 questions.
+A scene holds 8 objects in the unit square, placed one after another, each drawn uniformly until its
+centre is more than ``0.1`` from every centre placed before it. Object ``k`` carries marker ``k`` (``o v ^
+< > s P X``, the authors' order) and the colours are a random permutation, so a colour or a marker names
+one object. A question is an anchor and a number of jumps ``n`` (0-7): start at the object the anchor
+names, jump ``n`` times to the closest object not yet visited, and answer the marker of the object
+reached when the anchor is a colour, its colour when the anchor is a marker. Every scene has 8 start
+objects × 8 jump counts × 2 anchor kinds = 128 questions.
 
-Format (the layout of the authors' generator, ``tasks/diagnostics/pretty/data.py`` of the RRN
-repository, branch ``diagnostics``), one folder per split, ``train``, ``dev`` and ``test``::
+Format: the files of the authors' generator, ``tasks/diagnostics/pretty/data.py`` of the RRN repository
+(branch ``diagnostics``), one folder per split, ``train``, ``dev`` and ``test``::
 
     <split>/images/00000.png     the scene drawn at 128 × 128 (axes [-0.1, 1.1], y up)
     <split>/states/00000.json    [{"p": [x, y], "c": "blue", "m": "o"}, ...]   its 8 objects
-    <split>/questions.csv        png,json,anchor,n_jumps,target   one line per question
+    <split>/questions.csv        00000.png, 00000.json, blue, 3, s   one line per question, no header
     <split>/dict.json            {"blue": 0, ..., "gray": 7, "o": 8, ..., "X": 15}
 
-``png`` and ``json`` are paths relative to the split folder (``images/00000.png``), ``anchor`` and
-``target`` are colour names or marker symbols (or their ``dict.json`` numbers), ``n_jumps`` an integer.
-The reader re-derives every target from its state file and rejects a line where they disagree.
-Images are optional (``--no-render``): the state models never read them.
+The ``png`` and ``json`` columns name files in ``images/`` and ``states/`` (paths relative to the split
+folder, ``states/00000.json``, are read too), ``anchor`` and ``target`` are colour names or marker symbols
+(or their ``dict.json`` numbers), ``n_jumps`` an integer. A first line ``png,json,anchor,n_jumps,target``
+(older relnet files) is skipped. The reader re-derives every target from its state file and rejects a
+line where they disagree. Images are optional (``--no-render``): the state models never read them.
 """
 
 from __future__ import annotations
@@ -143,8 +145,8 @@ def greedy_paths(positions: np.ndarray) -> np.ndarray:
 
 
 def scene_questions(scenes: Scenes) -> Questions:
-    """All 128 questions of every scene, in the order start object, anchor kind (colour, then
-    marker), jumps."""
+    """All 128 questions of every scene, in the authors' order: start object, then jumps, then anchor
+    kind (colour, then marker)."""
     paths = greedy_paths(scenes.positions)  # (S, 8, 8)
     count = len(scenes)
     rows = np.arange(count)[:, None, None]
@@ -154,9 +156,9 @@ def scene_questions(scenes: Scenes) -> Questions:
     marker_anchor = scenes.markers[rows, start] + len(COLOURS)
     colour_answer = scenes.colours[rows, ends]
     marker_answer = scenes.markers[rows, ends] + len(COLOURS)
-    anchor = np.stack([colour_anchor, marker_anchor], axis=2)  # (S, start, kind, jumps)
-    answer = np.stack([marker_answer, colour_answer], axis=2)
-    jumps = np.broadcast_to(np.arange(JUMPS), anchor.shape)
+    anchor = np.stack([colour_anchor, marker_anchor], axis=3)  # (S, start, jumps, kind)
+    answer = np.stack([marker_answer, colour_answer], axis=3)
+    jumps = np.broadcast_to(np.arange(JUMPS)[None, None, :, None], anchor.shape)
     scene = np.broadcast_to(np.arange(count)[:, None, None, None], anchor.shape)
     return Questions(
         scene=scene.reshape(-1).copy(),
@@ -182,20 +184,21 @@ def derive_answers(scenes: Scenes, questions: Questions) -> np.ndarray:
 
 # ---------------------------------------------------------------------------- generation
 def sample_scenes(count: int, rng: np.random.Generator, min_distance: float = 0.1) -> Scenes:
-    """``count`` scenes; positions are redrawn whole until every pair is more than ``min_distance`` apart
-    (so they are uniform given that condition), colours and markers are independent permutations."""
-    kept: list[np.ndarray] = []
-    found = 0
-    while found < count:
-        draw = rng.random((max(64, 3 * (count - found)), OBJECTS, 2))
-        distance = np.linalg.norm(draw[:, :, None] - draw[:, None], axis=-1)
-        distance[:, np.arange(OBJECTS), np.arange(OBJECTS)] = np.inf
-        good = draw[distance.min(axis=(1, 2)) > min_distance]
-        kept.append(good)
-        found += len(good)
-    positions = np.concatenate(kept)[:count]
+    """``count`` scenes as the authors draw them: object ``k`` is redrawn uniformly until it is more than
+    ``min_distance`` from objects ``0..k-1``; object ``k`` has marker ``k``; colours are a random
+    permutation. (Object order carries the marker, which the MLP baseline, reading objects in order,
+    can use; the RN and the RRN are blind to order.)"""
+    positions = np.empty((count, OBJECTS, 2))
+    for k in range(OBJECTS):
+        waiting = np.arange(count)
+        while len(waiting):  # every scene still without object k draws a candidate; the far ones keep it
+            candidate = rng.random((len(waiting), 2))
+            gap = np.linalg.norm(positions[waiting, :k] - candidate[:, None], axis=-1).min(axis=1, initial=np.inf)
+            kept = gap > min_distance
+            positions[waiting[kept], k] = candidate[kept]
+            waiting = waiting[~kept]
     colours = np.argsort(rng.random((count, OBJECTS)), axis=1)
-    markers = np.argsort(rng.random((count, OBJECTS)), axis=1)
+    markers = np.broadcast_to(np.arange(OBJECTS), (count, OBJECTS)).copy()
     return Scenes(positions=positions, colours=colours, markers=markers)
 
 
@@ -279,9 +282,11 @@ def write_split(folder: Path, scenes: Scenes, *, render: bool = True) -> Path:
 
 
 def write_questions(path: Path, questions: Questions, states: list[str], images: list[str]) -> Path:
-    """``questions.csv``: the header, then ``png,json,anchor,n_jumps,target`` per question."""
+    """``questions.csv`` as the authors write it: ``00000.png, 00000.json, anchor, n_jumps, target`` per
+    question, file names without their folders, no header."""
+    states, images = [Path(name).name for name in states], [Path(name).name for name in images]
     rows = [
-        f"{images[s]},{states[s]},{NAMES[a]},{j},{NAMES[t]}"
+        f"{images[s]}, {states[s]}, {NAMES[a]}, {j}, {NAMES[t]}"
         for s, a, j, t in zip(
             questions.scene.tolist(),
             questions.anchor.tolist(),
@@ -290,7 +295,7 @@ def write_questions(path: Path, questions: Questions, states: list[str], images:
             strict=True,
         )
     ]
-    Path(path).write_text("\n".join([HEADER, *rows]) + "\n")
+    Path(path).write_text("\n".join(rows) + "\n")
     return Path(path)
 
 
@@ -375,13 +380,25 @@ def read_split(folder: Path) -> Split:
         lines = path.read_text().splitlines()
     except (OSError, UnicodeDecodeError) as error:
         raise DataFormatError(path, f"cannot read the file ({error})") from None
-    if not lines or lines[0].strip().replace(" ", "") != HEADER:
-        found = repr(lines[0][:80]) if lines else "an empty file"
-        raise DataFormatError(path, f"expected the header {HEADER!r}; found {found}", record="line 1")
+    first = 1
+    if lines and lines[0].split(",")[0].strip() == "png":  # relnet's older files begin with a header
+        if lines[0].strip().replace(" ", "") != HEADER:
+            raise DataFormatError(path, f"expected the header {HEADER!r}; found {lines[0][:80]!r}", record="line 1")
+        first = 2
     scene_of: dict[str, int] = {}
     image_of: dict[str, str] = {}
+    located: dict[tuple[str, str], str] = {}  # (column value, folder) → path relative to the split folder
+
+    def locate(name: str, subfolder: str) -> str:
+        """A ``png``/``json`` value → its path in the split: ``states/00000.json`` as given, or a bare
+        ``00000.json`` (the authors' files) found in ``states/``."""
+        if (name, subfolder) not in located:
+            bare = "/" not in name and not (folder / name).is_file()
+            located[name, subfolder] = f"{subfolder}/{name}" if bare else name
+        return located[name, subfolder]
+
     columns: list[list[int]] = [[], [], [], [], []]  # scene, anchor, jumps, answer, line
-    for number, line in enumerate(lines[1:], start=2):
+    for number, line in enumerate(lines[first - 1 :], start=first):
         if not line.strip():
             continue
         fields = line.split(",")
@@ -391,6 +408,7 @@ def read_split(folder: Path) -> Split:
             if len(fields) != 5:
                 raise DataFormatError(path, f"expected 5 fields ({HEADER}), found {len(fields)}", record=record)
         png, state, anchor, jumps, target = (value.strip() for value in fields)
+        png, state = locate(png, "images"), locate(state, "states")
         scene = scene_of.setdefault(state, len(scene_of))
         if image_of.setdefault(state, png) != png:
             problem = f"{state} is drawn in {image_of[state]} on an earlier line, here in {png}"
