@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import lightning as L
@@ -205,6 +206,26 @@ def test_lr_scale_groups_parameters_by_name_prefix() -> None:
         wrong.parameter_groups()
     with pytest.raises(RelnetError, match="lr_scale factors must be positive"):
         TrainConfig(epochs=1, lr_scale={"objects": 0.0})
+
+
+def test_weight_decay_reaches_linear_and_convolution_weights_only() -> None:
+    """As the papers' TensorFlow ``weights_regularizer``: no decay on biases, batch norm, embeddings or
+    the LSTM cells."""
+    from relnet.training.module import RelnetModule
+
+    config = TrainConfig(epochs=1, lr=1e-3, weight_decay=1e-4, model={"hidden_dim": 16, "steps": 2})
+    module = RelnetModule.from_config("babi", "rrn", config)
+    decay_of = {id(p): group["weight_decay"] for group in module.parameter_groups() for p in group["params"]}
+    for name, parameter in module.model.named_parameters():
+        owner = module.model.get_submodule(name.rsplit(".", 1)[0])
+        expected = 1e-4 if isinstance(owner, torch.nn.Linear) and name.endswith("weight") else 0.0
+        assert decay_of[id(parameter)] == expected, name
+    assert {1e-4, 0.0} == set(decay_of.values())
+    assert any(isinstance(m, torch.nn.LSTMCell) for m in module.model.modules())
+    image = RelnetModule.from_config("sort-of-clevr", "rn", replace(config, model={"channels": (8,), "g_widths": (8,)}))
+    convolution = next(m for m in image.model.modules() if isinstance(m, torch.nn.Conv2d))
+    groups = image.parameter_groups()
+    assert any(g["weight_decay"] == 1e-4 and any(p is convolution.weight for p in g["params"]) for g in groups)
 
 
 class RecordLearningRates(L.Callback):

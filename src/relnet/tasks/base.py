@@ -56,7 +56,7 @@ class TrainConfig:
     epochs: int
     batch_size: int = 64
     lr: float = 1e-4
-    weight_decay: float = 0.0
+    weight_decay: float = 0.0  # L2 (Adam's coupled decay) on linear and convolution weights only
     warmup_steps: int = 0
     schedule: str = "constant"  # "constant" or "cosine" (decays to 1% of lr at the last step)
     precision: str = "auto"  # bf16-mixed where the hardware has fast bf16, else 32-true

@@ -126,24 +126,36 @@ class RelnetModule(L.LightningModule):
             )
 
     def parameter_groups(self) -> list[dict[str, Any]]:
-        """The model's parameters grouped by learning rate (``TrainConfig.lr_scale``, by name prefix)."""
+        """The model's parameters grouped by learning rate (``TrainConfig.lr_scale``, by name prefix)
+        and by weight decay: ``TrainConfig.weight_decay`` applies to the weights of linear and
+        convolution layers only, as TensorFlow's ``weights_regularizer`` in the papers' code; biases,
+        normalisation, embeddings and recurrent cells are not decayed."""
         scales = self.config.lr_scale
         names = [name for name, _ in self.model.named_parameters()]
         unknown = [prefix for prefix in scales if not any(self._has_prefix(name, prefix) for name in names)]
         if unknown:
             raise RelnetError(f"lr_scale names no parameters of {self.model_name}: {', '.join(unknown)}")
-        groups: dict[float, list[torch.nn.Parameter]] = {}
+        decayed = {
+            id(module.weight)
+            for module in self.model.modules()
+            if isinstance(module, (torch.nn.Linear, torch.nn.modules.conv._ConvNd))
+        }
+        groups: dict[tuple[float, float], list[torch.nn.Parameter]] = {}
         for name, parameter in self.model.named_parameters():
             factor = next((scales[p] for p in scales if self._has_prefix(name, p)), 1.0)
-            groups.setdefault(factor, []).append(parameter)
-        return [{"params": params, "lr": self.config.lr * factor} for factor, params in groups.items()]
+            decay = self.config.weight_decay if id(parameter) in decayed else 0.0
+            groups.setdefault((factor, decay), []).append(parameter)
+        return [
+            {"params": params, "lr": self.config.lr * factor, "weight_decay": decay}
+            for (factor, decay), params in groups.items()
+        ]
 
     @staticmethod
     def _has_prefix(name: str, prefix: str) -> bool:
         return name == prefix or name.startswith(prefix + ".")
 
     def configure_optimizers(self) -> Any:
-        optimizer = torch.optim.Adam(self.parameter_groups(), lr=self.config.lr, weight_decay=self.config.weight_decay)
+        optimizer = torch.optim.Adam(self.parameter_groups(), lr=self.config.lr)
         total_steps = max(1, int(self.trainer.estimated_stepping_batches))
         warmup, schedule = self.config.warmup_steps, self.config.schedule  # checked by TrainConfig
 

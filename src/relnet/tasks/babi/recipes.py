@@ -45,5 +45,9 @@ RECIPES: dict[str, dict[str, TrainConfig]] = {
     "quick": {name: replace(_QUICK, model=model) for name, model in _QUICK_MODEL.items()},
     "full": {name: replace(_FULL, model=model) for name, model in _PAPER_MODEL.items()},
     "gpu": {name: replace(_GPU, model=model) for name, model in _PAPER_MODEL.items()},
-    "paper": {name: replace(_PAPER, model=model) for name, model in _PAPER_MODEL.items()},
+    # The RRN paper adds L2 1e-4 on its fully connected weights (TrainConfig.weight_decay's scope).
+    "paper": {
+        name: replace(_PAPER, model=model, weight_decay=1e-4 if name == "rrn" else 0.0)
+        for name, model in _PAPER_MODEL.items()
+    },
 }
