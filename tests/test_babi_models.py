@@ -78,6 +78,7 @@ def test_rrn_nodes_see_the_question_as_in_the_paper(small_babi: Path) -> None:
     task = get_task("babi")
     for preset in ("quick", "full", "paper"):
         assert task.preset("rrn", preset).model["question_in_nodes"] is True
+        assert task.preset("rrn", preset).model["init"] == "tensorflow"
     assert task.preset("rrn", "paper").weight_decay == 1e-4 and task.preset("rn", "paper").weight_decay == 0.0
     with_question = task.build_model("rrn", {**TINY["rrn"], "question_in_nodes": True})
     without = task.build_model("rrn", TINY["rrn"])

@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from safetensors.torch import save_file
 
 from relnet.cli import EXIT_USER_ERROR, main
-from relnet.errors import DataFormatError, Interrupted
+from relnet.errors import DataFormatError, Interrupted, RelnetError
 from relnet.tasks import TrainConfig, get_task
 from relnet.tasks.babi.format import read_task_file, task_file_name, write_task_file
 from relnet.tasks.babi.generator import make_stories, stream
@@ -346,6 +346,24 @@ def test_reproduce_still_generates_into_a_fresh_or_empty_folder(
         ensure_dataset("sort-of-clevr", root, seed=3, progress_note=lambda message: None)  # already there
         assert (root / "train.json").stat().st_mtime_ns == stamp
     assert sorted(p.name for p in tmp_path.iterdir()) == ["empty", "fresh"]
+
+
+def test_reproduce_refuses_data_from_an_older_generator(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A folder a previous generator version made is named as such, never silently trained on."""
+    from relnet.tasks.sort_of_clevr.task import SortOfClevr
+    from relnet.training.reproduce import GENERATED_MARKER, ensure_dataset
+
+    tiny = GeneratorConfig(train_images=2, val_images=1, test_images=1)
+    monkeypatch.setattr(SortOfClevr, "default_options", lambda self, preset=None: tiny)
+    root = tmp_path / "soc"
+    ensure_dataset("sort-of-clevr", root, seed=3, progress_note=lambda message: None)  # version 1: no field
+    monkeypatch.setattr(SortOfClevr, "generator_version", 2)
+    with pytest.raises(RelnetError, match=r"made by an older sort-of-clevr generator \(version 1, now 2\)"):
+        ensure_dataset("sort-of-clevr", root, seed=3, progress_note=lambda message: None)
+    shutil.rmtree(root)
+    ensure_dataset("sort-of-clevr", root, seed=3, progress_note=lambda message: None)
+    marker = json.loads((root / GENERATED_MARKER).read_text())
+    assert marker == {"task": "sort-of-clevr", "seed": 3, "generator_version": 2}
 
 
 # ---------------------------------------------------------------------------- 7. Sudoku files

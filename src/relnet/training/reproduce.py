@@ -71,6 +71,9 @@ def ensure_dataset(
     wanted: dict[str, Any] = {"task": task_name, "seed": seed}
     if preset in task.preset_data or overrides:
         wanted["options"] = json.loads(json.dumps(dataclasses.asdict(options)))
+    if task.generator_version > 1:  # version 1 markers predate the field
+        wanted["generator_version"] = task.generator_version
+    found = None
     if marker.is_file():
         try:
             found = json.loads(marker.read_text())
@@ -79,6 +82,11 @@ def ensure_dataset(
         if found == wanted:
             return
     if root.exists() and any(root.iterdir()):
+        if isinstance(found, dict) and {**found, "generator_version": 0} == {**wanted, "generator_version": 0}:
+            raise RelnetError(
+                f"{root} was made by an older {task_name} generator (version {found.get('generator_version', 1)}, "
+                f"now {task.generator_version}); remove it to regenerate, or pass it with --data to use it as it is"
+            )
         options_text = " and these generator options" if "options" in wanted else ""
         raise RelnetError(
             f"{root} exists but does not hold {task_name} data generated with seed {seed}{options_text}; "

@@ -18,14 +18,16 @@ _QUICK_MODEL = {
         "node_widths": (64, 64),
         "output_widths": (64,),
         "question_in_nodes": True,
+        "init": "tensorflow",
     },
 }
 _PAPER_MODEL = {
     "rn": {"g_widths": PAPER_G, "f_widths": PAPER_F},
     "mlrn": {"layers": ((256, 256), (256, 256), (256, 256)), "f_widths": PAPER_F},
     # The RRN paper's sizes are the defaults; its position tags are 40 slots with a random offset, and
-    # its nodes see the question as well as their statement (its edges carry the question too).
-    "rrn": {"position_slots": 40, "random_offset": True, "question_in_nodes": True},
+    # its nodes see the question as well as their statement (its edges carry the question too). Its
+    # weights start from TensorFlow's defaults, as the authors' did: +3.9 points on the quick recipe.
+    "rrn": {"position_slots": 40, "random_offset": True, "question_in_nodes": True, "init": "tensorflow"},
 }
 
 # Precision "auto": bf16 on GPUs and bf16-capable CPUs, fp32 elsewhere (bf16 is ~9x slower on AVX2 CPUs).

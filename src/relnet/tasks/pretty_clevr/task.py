@@ -251,6 +251,9 @@ class PrettyClevr(Task):
     models = MODELS
     recipes = RECIPES
     preset_data = PRESET_DATA
+    # 2 (session 23): the authors' object order (object k has marker k), sequential placement, their
+    # question order and questions.csv layout.
+    generator_version = 2
     # The quick run shows accuracy rising with the number of steps; the RN, the MLP and the other step
     # counts are one ``--model`` away.
     preset_models = {"quick": ("rrn-1", "rrn-2", "rrn-4")}
