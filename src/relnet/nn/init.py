@@ -13,11 +13,11 @@ from torch import nn
 
 
 def tensorflow_init_(module: nn.Module) -> nn.Module:
-    """Re-initialise every ``Linear``, ``LSTM``/``LSTMCell`` and ``Embedding`` inside ``module`` in
+    """Re-initialise every ``Linear``, convolution, ``LSTM``/``LSTMCell`` and ``Embedding`` in ``module`` in
     place as TensorFlow 1.x's defaults would: Glorot-uniform weights, zero biases, forget-gate bias 1
     (split over PyTorch's two LSTM bias vectors, so their sum is 1). Returns ``module``."""
     for layer in module.modules():
-        if isinstance(layer, nn.Linear):
+        if isinstance(layer, (nn.Linear, nn.modules.conv._ConvNd)):
             nn.init.xavier_uniform_(layer.weight)
             if layer.bias is not None:
                 nn.init.zeros_(layer.bias)
