@@ -137,6 +137,22 @@ def test_the_format_round_trips(tmp_path: Path) -> None:
     assert split.states[3] == "states/00003.json" and split.images[3] == "images/00003.png"
 
 
+def test_the_reader_takes_relnets_older_layout_too(dataset: Path, tmp_path: Path) -> None:
+    """Before generator version 2 relnet wrote a header and paths relative to the split folder."""
+    folder = copy_split(dataset, tmp_path)
+    rows = [
+        [field.strip() for field in line.split(",")] for line in (folder / "questions.csv").read_text().splitlines()
+    ]
+    old = [f"images/{png},states/{state},{anchor},{jumps},{target}" for png, state, anchor, jumps, target in rows]
+    new = read_split(folder)
+    (folder / "questions.csv").write_text("\n".join(["png,json,anchor,n_jumps,target", *old]) + "\n")
+    again = read_split(folder)
+    assert again.states == new.states and again.images == new.images == [f"images/{i:05d}.png" for i in range(4)]
+    for name in ("scene", "anchor", "jumps", "answer"):
+        assert np.array_equal(getattr(again.questions, name), getattr(new.questions, name)), name
+    assert again.questions.lines[0] == 2 and new.questions.lines[0] == 1  # line numbers count the header
+
+
 def test_the_reader_accepts_dictionary_numbers_and_caches_arrays(dataset: Path, tmp_path: Path) -> None:
     folder = copy_split(dataset, tmp_path)
     dictionary = json.loads((folder / "dict.json").read_text())
