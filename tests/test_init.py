@@ -35,3 +35,18 @@ def test_glorot_weights_zero_biases_and_a_forget_bias_of_one() -> None:
         assert (gates[1] == 1).all() and (gates[[0, 2, 3]] == 0).all() and (bias_hh == 0).all()
     words = model["words"].weight
     assert (words[0] == 0).all() and words[1:].abs().max() <= math.sqrt(6 / (10 + 7))
+
+
+def test_initialise_names_its_schemes() -> None:
+    import pytest
+
+    from relnet.nn import initialise_
+
+    torch.manual_seed(0)
+    layer = nn.Linear(3, 4)
+    before = layer.weight.clone()
+    assert initialise_(layer, "torch") is layer and torch.equal(layer.weight, before)
+    initialise_(layer, "tensorflow")
+    assert (layer.bias == 0).all()
+    with pytest.raises(ValueError, match="init must be one of 'torch', 'tensorflow', not 'glorot'"):
+        initialise_(layer, "glorot")

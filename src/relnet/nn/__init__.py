@@ -3,7 +3,7 @@
 from relnet.nn.attention import StackedAttention
 from relnet.nn.baselines import ConvMLP, ConvStackedAttention
 from relnet.nn.frames import FrameObjects
-from relnet.nn.init import tensorflow_init_
+from relnet.nn.init import initialise_, tensorflow_init_
 from relnet.nn.mlp import MLP
 from relnet.nn.mlrn import MultiLayerRelationNetwork
 from relnet.nn.objects import ConvObjects, ObjectRows, conv_stack, coordinate_grid, pad_objects
@@ -28,6 +28,7 @@ __all__ = [
     "StackedAttention",
     "conv_stack",
     "coordinate_grid",
+    "initialise_",
     "mlrn_reference",
     "pad_objects",
     "relation_network_reference",

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 from torch import nn
 
+#: The starting-weight schemes a model may name: PyTorch's layer defaults, or TensorFlow 1.x's.
+INIT_SCHEMES = ("torch", "tensorflow")
+
 
 def tensorflow_init_(module: nn.Module) -> nn.Module:
     """Re-initialise every ``Linear``, convolution, ``LSTM``/``LSTMCell`` and ``Embedding`` in ``module`` in
@@ -36,3 +39,11 @@ def tensorflow_init_(module: nn.Module) -> nn.Module:
                     if name.startswith("bias_ih"):  # gates in PyTorch's order: input, forget, cell, output
                         nn.init.ones_(parameter[hidden : 2 * hidden])
     return module
+
+
+def initialise_(module: nn.Module, scheme: str) -> nn.Module:
+    """Apply the starting-weight ``scheme`` (one of :data:`INIT_SCHEMES`) to ``module`` in place:
+    ``"torch"`` leaves PyTorch's defaults, ``"tensorflow"`` is :func:`tensorflow_init_`."""
+    if scheme not in INIT_SCHEMES:
+        raise ValueError(f"init must be one of {', '.join(map(repr, INIT_SCHEMES))}, not {scheme!r}")
+    return tensorflow_init_(module) if scheme == "tensorflow" else module

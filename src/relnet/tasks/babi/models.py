@@ -23,7 +23,7 @@ from relnet.nn import (
     RecurrentRelationalNetwork,
     RelationNetwork,
     SequenceEncoder,
-    tensorflow_init_,
+    initialise_,
 )
 from relnet.tasks.babi.dataset import MAX_FACTS
 from relnet.tasks.babi.vocab import ANSWERS, WORDS
@@ -194,10 +194,7 @@ class BabiRRN(nn.Module):
         )
         senders, receivers = torch.meshgrid(torch.arange(max_facts), torch.arange(max_facts), indexing="ij")
         self.register_buffer("edges", torch.stack([senders.flatten(), receivers.flatten()]), persistent=False)
-        if init not in ("torch", "tensorflow"):
-            raise ValueError(f"init must be 'torch' or 'tensorflow', not {init!r}")
-        if init == "tensorflow":
-            tensorflow_init_(self)
+        initialise_(self, init)
 
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         """``(B, steps, len(ANSWERS))`` logits."""

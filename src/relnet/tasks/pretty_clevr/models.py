@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from relnet.nn import MLP, RecurrentRelationalNetwork, RelationNetwork
+from relnet.nn import MLP, RecurrentRelationalNetwork, RelationNetwork, initialise_
 from relnet.tasks.multistep import complete_graph
 from relnet.tasks.pretty_clevr.generator import CLASSES, COLOURS, JUMPS, MARKERS, OBJECTS
 
@@ -72,7 +72,8 @@ class PrettyRRN(nn.Module):
     ``hidden_dim`` node state and message size; ``mlp_widths`` hidden widths of the input, message and
     node MLPs (each then a linear layer to ``hidden_dim``); ``readout_widths`` the readout's widths (the
     first after the node sum, a linear layer to 16 classes follows the last); ``dropout`` before the
-    readout's layers after the first; ``hints`` see the module docstring.
+    readout's layers after the first; ``hints`` see the module docstring; ``init`` the starting
+    weights (:func:`relnet.nn.initialise_`: ``"torch"`` or the authors' ``"tensorflow"``).
 
     Output: ``(B, steps, 16)`` logits.
     """
@@ -85,6 +86,7 @@ class PrettyRRN(nn.Module):
         readout_widths: Sequence[int] = (128,),
         dropout: float = 0.5,
         hints: bool = False,
+        init: str = "torch",
     ) -> None:
         super().__init__()
         if not readout_widths:
@@ -109,6 +111,7 @@ class PrettyRRN(nn.Module):
             MLP(readout_widths[0], [*readout_widths[1:], CLASSES], activate_last=False, dropout=dropout),
         )
         self.register_buffer("edges", complete_graph(OBJECTS), persistent=False)
+        initialise_(self, init)
 
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         """``(B, steps, 16)`` logits."""
