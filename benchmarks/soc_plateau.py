@@ -25,6 +25,7 @@ import torch
 from run_records import append_run
 from torch import nn
 
+from relnet.nn import tensorflow_init_
 from relnet.tasks import get_task
 from relnet.tasks.sort_of_clevr import models
 from relnet.training import evaluate, train
@@ -75,21 +76,42 @@ VARIANTS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     # rate and at a tenth of it.
     "lr-3e-3+clip": ({"lr": 3e-3, "grad_clip": 1.0, "warmup_steps": 1000}, {}),
     "lr-3e-3+clip+cnn-0.1": ({"lr": 3e-3, "grad_clip": 1.0, "warmup_steps": 1000, "lr_scale": {"objects": 0.1}}, {}),
+    # The starting weights: PyTorch's default U(±1/√fan_in) shrinks activations about sixfold a ReLU
+    # layer, so g's four layers start from tiny outputs. TensorFlow's Glorot default (which the bAbI
+    # RRN gained from, docs/babi.md) and He's ReLU-preserving initialisation instead.
+    "tensorflow-init": ({}, {"init": "tensorflow"}),
+    "he-init": ({}, {"init": "he"}),
 }
 
 
 class ProbeRelationNetwork(models.PixelRelationNetwork):
-    """The pixel RN with two knobs the library does not have, for the variants above: a norm on the
-    pair sum before f (``sum_norm``: ``"batch"`` or ``"layer"``) and a factor on the question
-    (``question_scale``). With neither it is the library's model, parameter for parameter."""
+    """The pixel RN with knobs the library does not have, for the variants above: a norm on the pair
+    sum before f (``sum_norm``: ``"batch"`` or ``"layer"``), a factor on the question
+    (``question_scale``) and the starting weights (``init``: ``"torch"``, ``"tensorflow"`` or ``"he"``).
+    With none it is the library's model, parameter for parameter."""
 
-    def __init__(self, *args: Any, sum_norm: str | None = None, question_scale: float = 1.0, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        sum_norm: str | None = None,
+        question_scale: float = 1.0,
+        init: str = "torch",
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.question_scale = question_scale
         width = self.relation.relation_dim
         norms = {"batch": nn.BatchNorm1d, "layer": nn.LayerNorm}
         if sum_norm is not None:
             self.relation.f = nn.Sequential(norms[sum_norm](width), self.relation.f)
+        if init == "tensorflow":
+            tensorflow_init_(self)
+        elif init == "he":
+            for layer in self.modules():
+                if isinstance(layer, (nn.Linear, nn.Conv2d)):
+                    nn.init.kaiming_uniform_(layer.weight, nonlinearity="relu")
+                    if layer.bias is not None:
+                        nn.init.zeros_(layer.bias)
 
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         return super().forward({**batch, "question": self.question_scale * batch["question"]})
