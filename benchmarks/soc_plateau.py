@@ -81,13 +81,20 @@ VARIANTS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     # RRN gained from, docs/babi.md) and He's ReLU-preserving initialisation instead.
     "tensorflow-init": ({}, {"init": "tensorflow"}),
     "he-init": ({}, {"init": "he"}),
+    # What kimhc6028's PyTorch RN (89% relational at epoch 20) does differently from relnet's: its CNN
+    # is conv → ReLU → batch norm, so the cells g reads are centred (the white background taken
+    # out), and every batch holds 64 distinct images, where relnet's group_size 4 gives 16.
+    "relu-then-bn": ({}, {"relu_then_bn": True}),
+    "group-1": ({"group_size": 1}, {}),
+    "relu-then-bn+group-1": ({"group_size": 1}, {"relu_then_bn": True}),
 }
 
 
 class ProbeRelationNetwork(models.PixelRelationNetwork):
     """The pixel RN with knobs the library does not have, for the variants above: a norm on the pair
     sum before f (``sum_norm``: ``"batch"`` or ``"layer"``), a factor on the question
-    (``question_scale``) and the starting weights (``init``: ``"torch"``, ``"tensorflow"`` or ``"he"``).
+    (``question_scale``), the starting weights (``init``: ``"torch"``, ``"tensorflow"`` or ``"he"``) and
+    the CNN's layer order (``relu_then_bn``: conv → ReLU → BN instead of conv → BN → ReLU).
     With none it is the library's model, parameter for parameter."""
 
     def __init__(
@@ -96,9 +103,17 @@ class ProbeRelationNetwork(models.PixelRelationNetwork):
         sum_norm: str | None = None,
         question_scale: float = 1.0,
         init: str = "torch",
+        relu_then_bn: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
+        if relu_then_bn:  # conv (with a bias, the ReLU's threshold) → ReLU → BN, layer by layer
+            old = list(self.objects.cnn)
+            layers: list[nn.Module] = []
+            for conv, norm in zip(old[0::3], old[1::3], strict=True):
+                layers += [nn.Conv2d(conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride, conv.padding)]
+                layers += [nn.ReLU(), nn.BatchNorm2d(norm.num_features)]
+            self.objects.cnn = nn.Sequential(*layers)
         self.question_scale = question_scale
         width = self.relation.relation_dim
         norms = {"batch": nn.BatchNorm1d, "layer": nn.LayerNorm}
