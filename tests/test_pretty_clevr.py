@@ -242,6 +242,7 @@ def test_inspect_rederives_every_answer_and_checks_the_images(dataset: Path, tmp
     report = get_task("pretty-clevr").inspect(dataset)
     assert report["splits"]["val"]["answers_rederived"] == 3 * 128 and report["splits"]["test"]["images"] == 4
     assert report["splits"]["train"]["jumps"] == {str(k): 12 * 16 for k in range(8)}
+    assert report["splits"]["test"]["scenes_in_marker_order"] == 4  # as in the authors' data
     broken = tmp_path / "broken"
     shutil.copytree(dataset, broken)
     Image.new("RGB", (64, 64)).save(broken / "dev" / "images" / "00000.png")

@@ -3,8 +3,8 @@
 Each scene has 6 objects, one per colour, each a square or a circle with probability 1/2, of half-size
 ``object_size / 2`` pixels, centres uniform over the image and at least ``object_size`` apart (so a
 circle never overlaps a circle, but a square's corner may overlap a neighbour: about 9% of scenes, as
-in kimhc6028's generator, whose rule this is). Centres are resampled until every object has a unique nearest and a unique
-furthest neighbour, so closest-to / furthest-from questions never have ties. Each scene gets 10
+in kimhc6028's generator, whose rule this is). Centres are resampled until every object has a unique
+nearest and a unique furthest neighbour, so closest-to / furthest-from questions never have ties. Each scene gets 10
 non-relational and 10 relational questions with a uniformly random colour and subtype.
 """
 
