@@ -11,12 +11,13 @@
 
 Each ``--run`` is a run's per-epoch log (Lightning's metrics.csv) and its results record, in training
 order; each run starts from the previous one's weights, or, with ``--separate``, every run starts at
-zero and is named by its model (to compare models trained side by side). A validation point is placed
-at the run's offset plus its share of the run's training seconds (its step over the run's last step),
-so runs on different machines join into one time axis that names them; examples seen are steps times
-the record's batch size. ``--scale NAME=N`` divides a count metric by ``N`` (bAbI's tasks passed out
-of 20) so that every panel reads in percent. Two figures are written, ``--out`` (against seconds) and
-``*-examples.png`` (against examples seen), and the points beside them as JSON.
+zero and is named by its model, or by its ``:LABEL`` (to compare models or recipes trained side by
+side). A validation point is placed at the run's offset plus its share of the run's training seconds
+(its step over the run's last step), so runs on different machines join into one time axis that names
+them; examples seen are steps times the record's batch size. ``--scale NAME=N`` divides a count metric
+by ``N`` (bAbI's tasks passed out of 20) so that every panel reads in percent. Two figures are written,
+``--out`` (against seconds) and ``*-examples.png`` (against examples seen), and the points beside them
+as JSON.
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ def run_points(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--run", action="append", required=True, help="LOG.csv:RECORD.json, in training order")
+    parser.add_argument("--run", action="append", required=True, help="LOG.csv:RECORD.json[:LABEL], in training order")
     parser.add_argument("--metrics", required=True, help="comma-separated validation metrics, one panel each")
     parser.add_argument("--scale", action="append", default=[], help="NAME=N: plot metric NAME divided by N")
     parser.add_argument("--separate", action="store_true", help="runs are separate trainings, not continuations")
@@ -70,17 +71,17 @@ def main() -> None:
     parser.add_argument("--out", required=True, help="PNG against seconds; *-examples.png against examples")
     args = parser.parse_args()
     metrics = args.metrics.split(",")
-    if any(item.count("=") != 1 for item in args.scale) or any(run.count(":") != 1 for run in args.run):
-        parser.error("--scale wants NAME=N and --run LOG.csv:RECORD.json")
+    if any(item.count("=") != 1 for item in args.scale) or any(run.count(":") not in (1, 2) for run in args.run):
+        parser.error("--scale wants NAME=N and --run LOG.csv:RECORD.json[:LABEL]")
     scale = {name: float(n) for name, n in (item.split("=") for item in args.scale)}
     curves: dict[str, list[dict[str, float]]] = {}
     seconds, examples = 0.0, 0
     for number, run in enumerate(args.run, start=1):
-        log, record = (Path(part) for part in run.split(":"))
-        result = json.loads(record.read_text())
-        points, run_seconds, run_examples = run_points(log, result, metrics, scale, seconds, examples)
-        if args.separate:
-            curves[f"{result['model']}: {result['device']}"] = points
+        log, record, *named = run.split(":")
+        result = json.loads(Path(record).read_text())
+        points, run_seconds, run_examples = run_points(Path(log), result, metrics, scale, seconds, examples)
+        if args.separate:  # a LABEL tells apart two runs of one model
+            curves[f"{named[0] if named else result['model']}: {result['device']}"] = points
         else:
             curves[f"run {number}: {result['device']}"] = points
             seconds, examples = seconds + run_seconds, examples + run_examples
