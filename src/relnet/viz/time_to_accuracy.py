@@ -53,7 +53,12 @@ def accuracy_over_time(
         axes.set_ylim(0, 101)
         axes.grid(linewidth=0.3, alpha=0.5)
     panels[0].set_ylabel(ylabel)
-    panels[-1].legend(fontsize=8, loc="lower right")
     figure.suptitle(title, fontsize=9)
-    figure.tight_layout()
+    if max(map(len, curves), default=0) <= 40:
+        panels[-1].legend(fontsize=8, loc="lower right")
+        figure.tight_layout()
+    else:  # long labels would cover the curves: one row each under the panels
+        handles, labels = panels[-1].get_legend_handles_labels()
+        figure.legend(handles, labels, fontsize=8, loc="lower center", frameon=False)
+        figure.tight_layout(rect=(0, 0.045 * len(labels) + 0.02, 1, 1))
     return save_figure(figure, path)
