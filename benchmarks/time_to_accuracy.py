@@ -14,8 +14,10 @@ order; each run starts from the previous one's weights, or, with ``--separate``,
 zero and is named by its model, or by its ``:LABEL`` (to compare models or recipes trained side by
 side). A validation point is placed at the run's offset plus its share of the run's training seconds
 (its step over the run's last step), so runs on different machines join into one time axis that names
-them; examples seen are steps times the record's batch size. ``--scale NAME=N`` divides a count metric
-by ``N`` (bAbI's tasks passed out of 20) so that every panel reads in percent. Two figures are written,
+them; examples seen are steps times the record's batch size. A run whose log was not kept is given as
+``:RECORD.json``: it is drawn as one point at its end, from the record's validation metrics.
+``--scale NAME=N`` divides a count metric by ``N`` (bAbI's tasks passed out of 20) so that every panel
+reads in percent. Two figures are written,
 ``--out`` (against seconds) and ``*-examples.png`` (against examples seen), and the points beside them
 as JSON.
 """
@@ -36,15 +38,25 @@ def label(name: str, scale: dict[str, float]) -> str:
 
 
 def run_points(
-    log: Path, result: dict, metrics: list[str], scale: dict[str, float], offset_seconds: float, offset_examples: int
+    log: Path | None,
+    result: dict,
+    metrics: list[str],
+    scale: dict[str, float],
+    offset_seconds: float,
+    offset_examples: int,
 ) -> tuple[list[dict[str, float]], float, int]:
-    """The validation points of one run (its log and its results record), its training seconds and the
-    examples it saw."""
-    rows = [row for row in csv.DictReader(log.open()) if row.get(f"val/{metrics[0]}")]
-    if not rows:
-        raise SystemExit(f"{log}: no validation rows with val/{metrics[0]}")
+    """The validation points of one run (its log, or None for only the record's kept epoch, and its
+    results record), its training seconds and the examples it saw."""
     seconds = float(result["train_seconds"])
     batch_size = int(result["train_config"]["batch_size"])
+    if log is None:
+        steps = int(result["train_steps"])
+        # The kept epoch's validation, placed at the run's end (the log that said when is gone).
+        rows = [{"step": str(steps)} | {f"val/{name}": str(result["val_metrics"][name]) for name in metrics}]
+    else:
+        rows = [row for row in csv.DictReader(log.open()) if row.get(f"val/{metrics[0]}")]
+    if not rows:
+        raise SystemExit(f"{log}: no validation rows with val/{metrics[0]}")
     last_step = max(int(row["step"]) for row in rows)
     points = [
         {
@@ -79,7 +91,8 @@ def main() -> None:
     for number, run in enumerate(args.run, start=1):
         log, record, *named = run.split(":")
         result = json.loads(Path(record).read_text())
-        points, run_seconds, run_examples = run_points(Path(log), result, metrics, scale, seconds, examples)
+        log_path = Path(log) if log else None
+        points, run_seconds, run_examples = run_points(log_path, result, metrics, scale, seconds, examples)
         if args.separate:  # a LABEL tells apart two runs of one model
             curves[f"{named[0] if named else result['model']}: {result['device']}"] = points
         else:
