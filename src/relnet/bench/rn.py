@@ -5,6 +5,9 @@ The naive path is what the public implementations do (reference/peers.md §5): b
 ``g``'s first layer (no pair inputs), runs under bf16 autocast and, for large object counts, chunks
 the pair grid under a memory budget with recomputation in backward. Both use the *same module and
 parameters* (:func:`relnet.nn.relation_network_reference` vs ``forward``) on the same random inputs.
+relnet's path is also timed through ``torch.compile`` (what ``--compile`` does in training: CUDA
+graphs, ``mode="reduce-overhead"``, on a GPU, where small RNs are bound by kernel launches; inductor's
+default mode on a CPU), and each row names the faster of the two, so that the choice is a measurement.
 
 Each (configuration, path) is measured in a fresh child process so that its peak memory is its own:
 on CPU the peak resident set size above the process's size after building the model and inputs, on
@@ -128,11 +131,23 @@ def _peak_rss_bytes() -> int:
     raise RuntimeError("no VmHWM in /proc/self/status")
 
 
+PATHS = ("naive", "fast", "compiled")
+
+
+def compile_mode(device: torch.device) -> str:
+    """``torch.compile``'s mode for relnet's compiled path: CUDA graphs on a GPU (one launch for the
+    whole step's kernels), inductor's default on a CPU."""
+    return "reduce-overhead" if device.type == "cuda" else "default"
+
+
 def build_paths(shape: RNShape, path: str, device: torch.device) -> tuple[Callable[[], None], Callable[[], None]]:
-    """A training step (forward, backward, Adam) and an inference pass of one path (``"naive"`` or
-    ``"fast"``) on a freshly built RN of ``shape`` and random inputs, seeded."""
+    """A training step (forward, backward, Adam) and an inference pass of one path (``"naive"``,
+    ``"fast"`` or ``"compiled"``: the fast path through ``torch.compile``) on a freshly built RN of
+    ``shape`` and random inputs, seeded (the same parameters and inputs for every path)."""
     from relnet.nn import RelationNetwork, relation_network_reference
 
+    if path not in PATHS:
+        raise ValueError(f"unknown path {path!r}; known: {', '.join(PATHS)}")
     torch.manual_seed(0)
     model = RelationNetwork(
         shape.object_dim,
@@ -140,14 +155,20 @@ def build_paths(shape: RNShape, path: str, device: torch.device) -> tuple[Callab
         condition_dim=shape.condition_dim,
         g_widths=shape.g_widths,
         f_widths=shape.f_widths,
-        pair_memory_budget_mb=shape.memory_budget_mb if path == "fast" else None,
+        pair_memory_budget_mb=shape.memory_budget_mb if path != "naive" else None,
     ).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
     objects = torch.randn(shape.batch, shape.objects, shape.object_dim, device=device)
     condition = torch.randn(shape.batch, shape.condition_dim, device=device)
     answers = torch.randint(0, shape.output_dim, (shape.batch,), device=device)
-    forward = model.forward if path == "fast" else functools.partial(relation_network_reference, model)
-    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=path == "fast" and fast_bf16())
+    forward: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+    if path == "naive":
+        forward = functools.partial(relation_network_reference, model)
+    elif path == "compiled":
+        forward = torch.compile(model.forward, mode=compile_mode(device))
+    else:
+        forward = model.forward
+    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=path != "naive" and fast_bf16())
 
     def train_step() -> None:
         with autocast:
@@ -178,8 +199,11 @@ def _measure(shape_fields: dict[str, Any], path: str, steps: int, threads: int) 
         base = torch.cuda.memory_allocated()
     else:
         base = _rss_bytes()
+    # A compiled path compiles on its first calls (and records its CUDA graph on the next): one more warm-up.
+    warmup = 3 if path == "compiled" else 2
     results = {
-        f"{name}_ms": 1000 * median_seconds(run, 2, steps) for name, run in (("step", train_step), ("infer", infer))
+        f"{name}_ms": 1000 * median_seconds(run, warmup, steps)
+        for name, run in (("step", train_step), ("infer", infer))
     }
     peak = torch.cuda.max_memory_allocated() if device.type == "cuda" else _peak_rss_bytes()
     results["peak_mb"] = (peak - base) / 2**20
@@ -227,20 +251,26 @@ def bench_rn(
         naive_bytes = shape.naive_activation_bytes()
         # The naive path at 1,024 objects needs many GB and minutes per step: computed, not run.
         run_naive = naive_bytes < 4 * 2**30
-        for path in ("naive", "fast"):
+        for path in PATHS:
             if path == "naive" and not run_naive:
                 row["naive_step_ms"] = None
                 row["naive_infer_ms"] = None
                 row["naive_peak_mb"] = naive_bytes / 2**20
                 row["naive_measured"] = False
                 continue
+            if path == "compiled" and shape.memory_budget_mb is not None:
+                # Chunked pairs recompute in backward (activation checkpointing): left eager.
+                row |= {"compiled_step_ms": None, "compiled_infer_ms": None, "compiled_peak_mb": None}
+                continue
             note(f"  {shape.name}: {path} path ...")
             measured = in_child(_measure, asdict(shape), path, steps, threads)
             row |= {f"{path}_{key}": value for key, value in measured.items()}
         row["naive_measured"] = run_naive
+        row |= choose_relnet_path(row)
         if run_naive:
             row["step_speedup"] = row["naive_step_ms"] / row["fast_step_ms"]
             row["infer_speedup"] = row["naive_infer_ms"] / row["fast_infer_ms"]
+            row["best_step_speedup"] = row["naive_step_ms"] / row["best_step_ms"]
         row["memory_ratio"] = row["naive_peak_mb"] / max(row["fast_peak_mb"], 1e-3)
         # Training step ≈ 3 forward passes of multiply-adds (forward, and two products in backward).
         row["fast_tflops"] = 3 * shape.fast_flops() / (row["fast_step_ms"] / 1000) / 1e12
@@ -256,9 +286,19 @@ def bench_rn(
         "steps": steps,
         "torch": torch.__version__,
         "fast_precision": "bf16-mixed" if fast_bf16() else "32-true",
+        "compile_mode": compile_mode(bench_device()),
         "configs": rows,
         "text": f"relnet path: {precision}\n" + format_table(rows, peaks),
     }
+
+
+def choose_relnet_path(row: dict[str, Any]) -> dict[str, Any]:
+    """relnet's path for a measured row: the eager fast path or its compiled form, whichever trained
+    faster (``best_path``, ``best_step_ms``). The pick is what a user gets with or without ``--compile``."""
+    compiled = row.get("compiled_step_ms")
+    if compiled is not None and compiled < row["fast_step_ms"]:
+        return {"best_path": "compiled", "best_step_ms": compiled}
+    return {"best_path": "eager", "best_step_ms": row["fast_step_ms"]}
 
 
 def format_table(rows: Sequence[dict[str, Any]], peaks: dict[str, float]) -> str:
@@ -267,15 +307,18 @@ def format_table(rows: Sequence[dict[str, Any]], peaks: dict[str, float]) -> str
 
     lines = [
         f"matmul peak: fp32 {peaks['fp32']:.2f} TFLOP/s, bf16 {peaks['bf16']:.2f} TFLOP/s",
-        "| config | naive step ms | fast step ms | speed-up | naive infer ms | fast infer ms | "
-        "naive peak MB | fast peak MB | memory ratio | fast TFLOP/s (of the peak of its precision) |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| config | naive step ms | fast step ms | speed-up | compiled step ms | best (speed-up) | "
+        "naive infer ms | fast infer ms | naive peak MB | fast peak MB | memory ratio | "
+        "fast TFLOP/s (of the peak of its precision) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in rows:
         estimated = "" if row["naive_measured"] else " (computed)"
+        best = row["best_path"] + cell(row.get("best_step_speedup"), " ({:.1f}×)")
         lines.append(
             f"| {row['name']} | {cell(row['naive_step_ms'], '{:.1f}')} | {row['fast_step_ms']:.1f} | "
-            f"{cell(row.get('step_speedup'), '{:.1f}×')} | {cell(row['naive_infer_ms'], '{:.1f}')} | "
+            f"{cell(row.get('step_speedup'), '{:.1f}×')} | {cell(row.get('compiled_step_ms'), '{:.1f}')} | "
+            f"{best} | {cell(row['naive_infer_ms'], '{:.1f}')} | "
             f"{row['fast_infer_ms']:.1f} | {row['naive_peak_mb']:.0f}{estimated} | {row['fast_peak_mb']:.0f} | "
             f"{row['memory_ratio']:.1f}× | {row['fast_tflops']:.2f} ({100 * row['fast_fraction_of_peak']:.0f}%) |"
         )
