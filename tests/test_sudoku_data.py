@@ -133,3 +133,35 @@ def test_parse_givens() -> None:
     for bad in ("16-30", "30-20", "a-b", "1-2-3"):
         with pytest.raises(Exception, match="--givens"):
             parse_givens(bad)
+
+
+def canonical_solutions(solutions: np.ndarray) -> set[bytes]:
+    """Each ``(81,)`` solution with its digits renamed in order of first appearance: two grids that
+    differ only by a relabelling of the digits get the same key."""
+    keys = set()
+    for solution in solutions:
+        _, first = np.unique(solution, return_index=True)
+        order = solution[np.sort(first)]  # digits in order of first appearance
+        rename = np.zeros(10, dtype=np.int64)
+        rename[order] = np.arange(1, 10)
+        keys.add(rename[solution].astype(np.int8).tobytes())
+    return keys
+
+
+def test_splits_from_a_source_list_share_no_puzzle_up_to_relabelling(tmp_path: Path) -> None:
+    """Palm's scheme: train, validation and test draw from disjoint pools of the source list, so no
+    source puzzle (whatever digits it was relabelled with) is in two splits."""
+    quizzes, solutions = minimal_puzzles(40, np.random.default_rng(5))
+    source = write_csv(tmp_path / "minimal.csv", quizzes, solutions)
+    low = int((quizzes > 0).sum(axis=1).max())
+    config = GeneratorConfig(count=120, val_count=40, test_count=40, givens=(low, low + 1), source=str(source))
+    generate(tmp_path / "out", seed=0, config=config, note=print)
+    splits = {name: read_puzzles(tmp_path / "out" / name) for name in ("train.csv", "valid.csv", "test.csv")}
+    keys = {name: canonical_solutions(puzzles.solutions) for name, puzzles in splits.items()}
+    assert len(keys["train.csv"]) > 1 and len(keys["test.csv"]) > 1  # several source puzzles in each
+    assert not keys["train.csv"] & keys["valid.csv"]
+    assert not keys["train.csv"] & keys["test.csv"]
+    assert not keys["valid.csv"] & keys["test.csv"]
+    for puzzles in splits.values():  # and every written puzzle has exactly one solution, the written one
+        found = solve(puzzles.quizzes)
+        assert found.unique.all() and (found.solutions == puzzles.solutions).all()
