@@ -51,6 +51,9 @@ def run_points(
     batch_size = int(result["train_config"]["batch_size"])
     if log is None:
         steps = int(result["train_steps"])
+        missing = [name for name in metrics if name not in result.get("val_metrics", {})]
+        if missing:
+            raise SystemExit(f"{result['model']} record: no validation {', '.join(missing)} to draw without a log")
         # The kept epoch's validation, placed at the run's end (the log that said when is gone).
         rows = [{"step": str(steps)} | {f"val/{name}": str(result["val_metrics"][name]) for name in metrics}]
     else:
