@@ -25,7 +25,7 @@ from typing import Any
 import torch
 
 from relnet.bench import Note
-from relnet.bench.rn import median_seconds
+from relnet.bench.rn import compile_mode, median_seconds
 from relnet.runtime import device_description
 from relnet.tasks.sudoku.metrics import step_loss
 from relnet.tasks.sudoku.models import SudokuRRN
@@ -78,7 +78,7 @@ def bench_rrn(*, quick: bool, note: Note = print) -> dict[str, Any]:
     }
     torch.manual_seed(0)
     model = SudokuRRN(steps=steps).to(device).train()
-    mode = "reduce-overhead" if device.type == "cuda" else "default"
+    mode = compile_mode(device)
     compiled = torch.compile(model.forward, mode=mode)
     with torch.no_grad():  # the three paths compute the same function
         eager = model(batch)
