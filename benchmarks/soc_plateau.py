@@ -25,9 +25,11 @@ import torch
 from run_records import append_run
 from torch import nn
 
-from relnet.nn import tensorflow_init_
+from relnet.nn import ConvObjects, tensorflow_init_
+from relnet.nn.objects import images_to_float
 from relnet.tasks import get_task
 from relnet.tasks.sort_of_clevr import models
+from relnet.tasks.sort_of_clevr.format import ENCODING_BITS
 from relnet.training import evaluate, train
 
 #: name -> (recipe fields, model fields) changed from the quick recipe. The ``gate`` rows of
@@ -87,6 +89,12 @@ VARIANTS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "relu-then-bn": ({}, {"relu_then_bn": True}),
     "group-1": ({"group_size": 1}, {}),
     "relu-then-bn+group-1": ({"group_size": 1}, {"relu_then_bn": True}),
+    # The question's injection point moved to the pixels: its 11 bits as constant input channels of
+    # the CNN (early fusion), so "this pixel has the asked colour" is a local, per-pixel computation
+    # of the first layers instead of a binding g must find among 625 pairs. The CNN then runs once
+    # per question, not once per image.
+    "question-in-cnn": ({}, {"question_in_cnn": True}),
+    "question-in-cnn+sum-bn": ({}, {"question_in_cnn": True, "sum_norm": "batch"}),
 }
 
 
@@ -104,9 +112,15 @@ class ProbeRelationNetwork(models.PixelRelationNetwork):
         question_scale: float = 1.0,
         init: str = "torch",
         relu_then_bn: bool = False,
+        question_in_cnn: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
+        self.question_in_cnn = question_in_cnn
+        if question_in_cnn:  # the image's 3 channels and the question's 11, same CNN otherwise
+            self.objects = ConvObjects(
+                3 + ENCODING_BITS, kwargs.get("channels", (32, 64, 128, 256)), batch_norm=kwargs.get("batch_norm", True)
+            )
         if relu_then_bn:  # conv (with a bias, the ReLU's threshold) → ReLU → BN, layer by layer
             old = list(self.objects.cnn)
             layers: list[nn.Module] = []
@@ -129,7 +143,14 @@ class ProbeRelationNetwork(models.PixelRelationNetwork):
                         nn.init.zeros_(layer.bias)
 
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        return super().forward({**batch, "question": self.question_scale * batch["question"]})
+        question = self.question_scale * batch["question"]
+        if not self.question_in_cnn:
+            return super().forward({**batch, "question": question})
+        images = images_to_float(batch["image"])
+        height, width = images.shape[-2:]
+        planes = question[:, :, None, None].to(images.dtype).expand(-1, -1, height, width)
+        objects = self.objects(torch.cat([images, planes], dim=1))
+        return self.relation(objects, question.to(objects.dtype))
 
 
 def run_variant(name: str, data: Path, epochs: int | None, seed: int) -> dict[str, Any]:
