@@ -12,14 +12,14 @@
 Each ``--run`` is a run's per-epoch log (Lightning's metrics.csv) and its results record, in training
 order; each run starts from the previous one's weights, or, with ``--separate``, every run starts at
 zero and is named by its model, or by its ``:LABEL`` (to compare models or recipes trained side by
-side). A validation point is placed at the run's offset plus its share of the run's training seconds
-(its step over the run's last step), so runs on different machines join into one time axis that names
-them; examples seen are steps times the record's batch size. A run whose log was not kept is given as
-``:RECORD.json``: it is drawn as one point at its end, from the record's validation metrics.
-``--scale NAME=N`` divides a count metric by ``N`` (bAbI's tasks passed out of 20) so that every panel
-reads in percent. Two figures are written,
-``--out`` (against seconds) and ``*-examples.png`` (against examples seen), and the points beside them
-as JSON.
+side), except that a run whose name was given before continues that line from where it ended. A
+validation point is placed at the run's offset plus its share of the run's training seconds (its step
+over the run's last step), so runs on different machines join into one time axis that names them;
+examples seen are steps times the record's batch size. A run whose log was not kept is given as
+``:RECORD.json``: it is drawn as one point at its end, from the record's validation metrics. ``--scale
+NAME=N`` divides a count metric by ``N`` (bAbI's tasks passed out of 20) so that every panel reads in
+percent. Two figures are written, ``--out`` (against seconds) and ``*-examples.png`` (against examples
+seen), and the points beside them as JSON.
 """
 
 from __future__ import annotations
@@ -90,17 +90,21 @@ def main() -> None:
         parser.error("--scale wants NAME=N and --run LOG.csv:RECORD.json[:LABEL]")
     scale = {name: float(n) for name, n in (item.split("=") for item in args.scale)}
     curves: dict[str, list[dict[str, float]]] = {}
-    seconds, examples = 0.0, 0
+    # Where the next run of each line starts: one line for all runs, or with --separate one per name.
+    offsets: dict[str, tuple[float, int]] = {}
     for number, run in enumerate(args.run, start=1):
         log, record, *named = run.split(":")
         result = json.loads(Path(record).read_text())
+        line = (named[0] if named else result["model"]) if args.separate else ""
+        continued = line in offsets
+        seconds, examples = offsets.get(line, (0.0, 0))
         log_path = Path(log) if log else None
         points, run_seconds, run_examples = run_points(log_path, result, metrics, scale, seconds, examples)
-        if args.separate:  # a LABEL tells apart two runs of one model
-            curves[f"{named[0] if named else result['model']}: {result['device']}"] = points
+        if args.separate:  # a LABEL tells apart two runs of one model; a repeated LABEL continues its line
+            curves[f"{line}{', continued' if continued else ''}: {result['device']}"] = points
         else:
             curves[f"run {number}: {result['device']}"] = points
-            seconds, examples = seconds + run_seconds, examples + run_examples
+        offsets[line] = (seconds + run_seconds, examples + run_examples)
     out = Path(args.out)
     ylabel = "validation (%)"
     panels = [label(name, scale) for name in metrics]
