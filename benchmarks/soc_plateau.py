@@ -127,10 +127,11 @@ class ProbeRelationNetwork(models.PixelRelationNetwork):
     ) -> None:
         super().__init__(*args, **kwargs)
         self.question_in_cnn = question_in_cnn
-        if question_in_cnn:  # the image's 3 channels and the question's 11, same CNN otherwise
-            self.objects = ConvObjects(
-                3 + ENCODING_BITS, kwargs.get("channels", (32, 64, 128, 256)), batch_norm=kwargs.get("batch_norm", True)
-            )
+        if question_in_cnn:  # the image's 3 channels and the question's 11, the same CNN otherwise
+            convolutions = [layer for layer in self.objects.cnn if isinstance(layer, nn.Conv2d)]
+            batch_norm = any(isinstance(layer, nn.BatchNorm2d) for layer in self.objects.cnn)
+            channels = [layer.out_channels for layer in convolutions]
+            self.objects = ConvObjects(3 + ENCODING_BITS, channels, batch_norm=batch_norm)
         if relu_then_bn:  # conv (with a bias, the ReLU's threshold) → ReLU → BN, layer by layer
             old = list(self.objects.cnn)
             layers: list[nn.Module] = []
