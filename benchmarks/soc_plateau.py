@@ -28,7 +28,7 @@ from run_records import append_run
 from torch import nn
 
 from relnet.nn import ConvObjects, tensorflow_init_
-from relnet.nn.objects import images_to_float
+from relnet.nn.objects import coordinate_grid, images_to_float
 from relnet.tasks import get_task
 from relnet.tasks.sort_of_clevr import models
 from relnet.tasks.sort_of_clevr.dataset import load_table
@@ -105,7 +105,59 @@ VARIANTS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "g-f-3e-3": ({"lr": 3e-3, "lr_scale": {"objects": 1 / 3}}, {}),
     "g-f-3e-3+cell-means": ({"lr": 3e-3, "lr_scale": {"objects": 1 / 3}}, {"cell_means": True}),
     "lr-3e-3+cell-means": ({"lr": 3e-3}, {"cell_means": True}),
+    # What sets exact cells apart from the CNN's (soc_grid_state.py): an empty exact cell is all
+    # zeros, so the pair sum is the objects' signal; the CNN gives its 19 background cells the same
+    # nonzero features, a common part of every pair that the question-only answer can lean on.
+    # `cell-norm` centres and scales each channel over the 25 cells of its own image (instance
+    # norm), so the background is one constant and only objects stand out, at the quick rate and at
+    # the rate that binds exact cells. `coord-input` gives the CNN the pixels' (x, y) as 2 more input
+    # planes (CoordConv), so a cell can say where in it its object lies, which closest-to and
+    # furthest-from need finer than the 5×5 tags.
+    "cell-norm": ({}, {"cell_norm": True}),
+    "cell-norm+lr-3e-3": ({"lr": 3e-3}, {"cell_norm": True}),
+    "coord-input": ({}, {"coord_input": True}),
+    "cell-norm+coord-input": ({}, {"cell_norm": True, "coord_input": True}),
 }
+
+
+class CoordinateInput(nn.Module):
+    """CoordConv: the pixels' (x, y) in [-1, 1] as two more input planes of ``objects``' CNN, whose
+    first convolution is rebuilt to take them. ``(B, 3, H, W)`` → ``objects``' output."""
+
+    def __init__(self, objects: ConvObjects) -> None:
+        super().__init__()
+        first = objects.cnn[0]
+        objects.cnn[0] = nn.Conv2d(
+            first.in_channels + 2,
+            first.out_channels,
+            first.kernel_size,
+            first.stride,
+            first.padding,
+            bias=first.bias is not None,
+        )
+        self.objects = objects
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        batch, _, height, width = images.shape
+        planes = coordinate_grid(height, width, device=images.device).to(images.dtype)  # (H*W, 2)
+        planes = planes.T.reshape(1, 2, height, width).expand(batch, -1, -1, -1)
+        return self.objects(torch.cat([images, planes], dim=1))
+
+
+class CellNorm(nn.Module):
+    """Each CNN channel centred and scaled over the cells of its own image (the coordinate tags, the
+    last 2 features, left as they are). ``(B, C, H, W)`` → ``(B, h * w, object_dim)``."""
+
+    def __init__(self, objects: nn.Module) -> None:
+        super().__init__()
+        self.objects = objects
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        objects = self.objects(images)
+        features, coords = objects[..., :-2], objects[..., -2:]
+        mean = features.mean(1, keepdim=True)
+        spread = features.var(1, keepdim=True, unbiased=False).add(1e-5).sqrt()
+        return torch.cat([(features - mean) / spread, coords], dim=-1)
 
 
 class ProbeRelationNetwork(models.PixelRelationNetwork):
@@ -123,10 +175,16 @@ class ProbeRelationNetwork(models.PixelRelationNetwork):
         init: str = "torch",
         relu_then_bn: bool = False,
         question_in_cnn: bool = False,
+        cell_norm: bool = False,
+        coord_input: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.question_in_cnn = question_in_cnn
+        if coord_input:
+            self.objects = CoordinateInput(self.objects)
+        if cell_norm:
+            self.objects = CellNorm(self.objects)
         if question_in_cnn:  # the image's 3 channels and the question's 11, the same CNN otherwise
             convolutions = [layer for layer in self.objects.cnn if isinstance(layer, nn.Conv2d)]
             batch_norm = any(isinstance(layer, nn.BatchNorm2d) for layer in self.objects.cnn)
