@@ -13,6 +13,12 @@ Sort-of-CLEVR's state descriptions, twice, with the same seed and batches:
 Validation accuracy (first 4,000 questions, never test) is printed every 250 steps. If ``grid`` left
 the plateau as early as ``objects``, the number of pairs is not what holds the pixel RN back; the CNN's
 features are. Results are appended to ``--out`` as JSON.
+
+Three more modes each add one property of the CNN's cells to the exact ``grid``, to see which one
+slows the binding down: ``grid-background`` (empty cells share a nonzero feature vector instead of
+zeros), ``grid-noise`` (16 features of noise per cell beside the exact ones) and ``grid-spread`` (an
+object's one-hots shared among the cells its square overlaps, by overlap, instead of all in the
+cell of its centre).
 """
 
 from __future__ import annotations
@@ -49,13 +55,52 @@ def grid_cells(state: torch.Tensor) -> torch.Tensor:
     return cells
 
 
+def spread_cells(state: torch.Tensor, image_size: int = 75, size: int = 10) -> torch.Tensor:
+    """Like :func:`grid_cells`, but each object's one-hots are shared among the cells its 10×10-pixel
+    square overlaps, in proportion to the overlap, as a CNN cell sees an object that straddles cells."""
+    features = len(COLORS) + len(SHAPES)
+    centre = (state[..., features:] + 1) / 2 * image_size  # (B, 6, 2) in pixels
+    edges = torch.arange(GRID + 1, dtype=state.dtype) * image_size / GRID  # cell borders
+    low, high = centre[..., None] - size / 2, centre[..., None] + size / 2  # (B, 6, 2, 1)
+    overlap = (torch.minimum(high, edges[1:]) - torch.maximum(low, edges[:-1])).clamp(min=0) / size  # (B, 6, 2, GRID)
+    share = overlap[:, :, 1, :, None] * overlap[:, :, 0, None, :]  # (B, 6, rows, columns)
+    cells = torch.einsum("bor,bof->brf", share.flatten(2), state[..., :features])
+    coords = coordinate_grid(GRID, GRID).to(state.dtype).expand(state.shape[0], -1, -1)
+    return torch.cat([cells, coords], dim=-1)
+
+
+def with_background(cells: torch.Tensor, level: float = 0.5) -> torch.Tensor:
+    """Empty cells given the same nonzero features in the object slots (``level`` each), as the CNN
+    gives its background cells, instead of zeros."""
+    features = len(COLORS) + len(SHAPES)
+    empty = cells[..., :features].sum(-1, keepdim=True) == 0
+    return torch.cat([cells[..., :features] + level * empty, cells[..., features:]], dim=-1)
+
+
+def with_noise(cells: torch.Tensor, generator: torch.Generator, width: int = 16) -> torch.Tensor:
+    """``width`` more features per cell, Gaussian noise that carries nothing, as distractors."""
+    noise = torch.randn(*cells.shape[:-1], width, generator=generator, dtype=cells.dtype)
+    return torch.cat([noise, cells], dim=-1)
+
+
+#: mode -> the objects it gives the RN, from the state rows (and a noise generator).
+MODES = {
+    "objects": lambda state, noise: state,
+    "grid": lambda state, noise: grid_cells(state),
+    "grid-background": lambda state, noise: with_background(grid_cells(state)),
+    "grid-noise": lambda state, noise: with_noise(grid_cells(state), noise),
+    "grid-spread": lambda state, noise: spread_cells(state),
+}
+
+
 def run(
     mode: str, data: Path, steps: int, seed: int, reduction: str = "sum", lr: float = 1e-3, pair_norm: bool = False
 ) -> list[dict[str, float]]:
     torch.manual_seed(seed)
     train, val = load_table(data, "train", with_images=False), load_table(data, "val", with_images=False)
+    noise = torch.Generator().manual_seed(seed + 1)
     rn = RelationNetwork(
-        train.__getitems__([0])["state"].shape[-1],
+        MODES[mode](train.__getitems__([0])["state"], noise).shape[-1],
         len(ANSWERS),
         condition_dim=11,
         g_widths=(64,) * 4,
@@ -74,7 +119,7 @@ def run(
     held_out = val.__getitems__(list(range(min(4000, len(val)))))
 
     def objects(batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        return batch["state"] if mode == "objects" else grid_cells(batch["state"])
+        return MODES[mode](batch["state"], noise)
 
     rows, start = [], time.perf_counter()
     for step in range(1, steps + 1):
@@ -107,7 +152,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", required=True, help="a Sort-of-CLEVR folder (relnet generate sort-of-clevr)")
     parser.add_argument("--steps", type=int, default=1500)
-    parser.add_argument("--modes", default="objects,grid")
+    parser.add_argument("--modes", default="objects,grid", help="comma-separated: " + ", ".join(MODES))
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--reduction", choices=("sum", "mean"), default="sum", help="over the pairs")
     parser.add_argument("--lr", type=float, default=1e-3, help="Adam's learning rate (constant)")

@@ -117,6 +117,11 @@ VARIANTS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "cell-norm+lr-3e-3": ({"lr": 3e-3}, {"cell_norm": True}),
     "coord-input": ({}, {"coord_input": True}),
     "cell-norm+coord-input": ({}, {"cell_norm": True, "coord_input": True}),
+    # On exact cells, 16 features of noise beside the exact ones slow the binding more than a nonzero
+    # background or objects shared among cells (soc_grid_state.py --lr 3e-3 --modes grid-noise,...).
+    # The CNN's 24 output channels are, to g at the start, mostly such features; 8 leave it fewer.
+    "cnn-out-8": ({}, {"channels": (24, 24, 24, 8)}),
+    "cnn-out-8+lr-3e-3": ({"lr": 3e-3}, {"channels": (24, 24, 24, 8)}),
 }
 
 
