@@ -122,6 +122,9 @@ VARIANTS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     # The CNN's 24 output channels are, to g at the start, mostly such features; 8 leave it fewer.
     "cnn-out-8": ({}, {"channels": (24, 24, 24, 8)}),
     "cnn-out-8+lr-3e-3": ({"lr": 3e-3}, {"channels": (24, 24, 24, 8)}),
+    # With 8 output channels lr 3e-3 no longer collapses; higher still, and with 4 channels.
+    "cnn-out-8+lr-5e-3": ({"lr": 5e-3}, {"channels": (24, 24, 24, 8)}),
+    "cnn-out-4+lr-3e-3": ({"lr": 3e-3}, {"channels": (24, 24, 24, 4)}),
 }
 
 
