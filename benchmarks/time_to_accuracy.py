@@ -101,7 +101,8 @@ def main() -> None:
         log_path = Path(log) if log else None
         points, run_seconds, run_examples = run_points(log_path, result, metrics, scale, seconds, examples)
         if args.separate:  # a LABEL tells apart two runs of one model; a repeated LABEL continues its line
-            curves[f"{line}{', continued' if continued else ''}: {result['device']}"] = points
+            # A third run of a line on the same device extends its "continued" curve, not replaces it.
+            curves.setdefault(f"{line}{', continued' if continued else ''}: {result['device']}", []).extend(points)
         else:
             curves[f"run {number}: {result['device']}"] = points
         offsets[line] = (seconds + run_seconds, examples + run_examples)
