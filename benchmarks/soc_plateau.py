@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from run_records import append_run
 from torch import nn
 
@@ -163,9 +164,8 @@ class CellNorm(nn.Module):
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         objects = self.objects(images)
         features, coords = objects[..., :-2], objects[..., -2:]
-        mean = features.mean(1, keepdim=True)
-        spread = features.var(1, keepdim=True, unbiased=False).add(1e-5).sqrt()
-        return torch.cat([(features - mean) / spread, coords], dim=-1)
+        features = F.instance_norm(features.transpose(1, 2)).transpose(1, 2)  # over cells, per channel
+        return torch.cat([features, coords], dim=-1)
 
 
 class ProbeRelationNetwork(models.PixelRelationNetwork):
@@ -189,6 +189,8 @@ class ProbeRelationNetwork(models.PixelRelationNetwork):
     ) -> None:
         super().__init__(*args, **kwargs)
         self.question_in_cnn = question_in_cnn
+        if question_in_cnn and (coord_input or cell_norm):
+            raise ValueError("question_in_cnn rebuilds the CNN; it does not combine with coord_input or cell_norm")
         if coord_input:
             self.objects = CoordinateInput(self.objects)
         if cell_norm:
